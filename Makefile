@@ -1,0 +1,56 @@
+# LeNet -> AlexNet: the two commands of the README, and a few helpers.
+#   make lab    set up (first time only) and start JupyterLab on notebooks/
+#   make test   set up (first time only) and run the unit tests and nbval on every notebook
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LAB_ARGS ?=
+# Jupyter refuses to run as root (containers, CI) unless told to.
+LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+PYTEST_ARGS ?=
+NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
+
+.PHONY: help setup lab test notebooks colab-cells lock bench clean
+
+help:
+	@echo "make lab          set up and start JupyterLab on notebooks/"
+	@echo "make test         set up and run unit tests + nbval on every notebook (ci profile)"
+	@echo "make notebooks    re-execute every notebook in place under the ci profile (before committing)"
+	@echo "make colab-cells  rewrite each notebook's Colab badge and install cell from pyproject.toml"
+	@echo "make lock         re-resolve the newest versions and rewrite constraints.txt"
+	@echo "make bench        run the benchmarks in benchmarks/"
+
+# The environment: a virtual environment in $(VENV) with the exact versions of constraints.txt.
+# d2l comes last and with --no-deps: its release pins numpy==1.23.5, pandas==2.0.3, scipy==1.10.1.
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; v = sys.version_info; sys.exit(0 if v >= (3, 10) else f"Python 3.10 or newer is needed, found {v.major}.{v.minor}: run make PYTHON=/path/to/python3.12 ...")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt --no-deps d2l
+	@touch $(STAMP)
+
+setup: $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
+
+test: $(STAMP)
+	ALEXNET_PROFILE=ci MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS)
+
+notebooks: $(STAMP)
+	ALEXNET_PROFILE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+
+colab-cells: $(STAMP)
+	$(BIN)/python tools/sync_colab_cells.py
+
+lock:
+	$(PYTHON) tools/lock.py
+
+bench: $(STAMP)
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
