@@ -38,10 +38,10 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
 test: $(STAMP)
-	ALEXNET_PROFILE=ci MPLBACKEND=Agg $(BIN)/python -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS)
+	ALEXNET_PROFILE=ci $(BIN)/python -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS)
 
 notebooks: $(STAMP)
-	ALEXNET_PROFILE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace notebooks/*.ipynb
+	ALEXNET_PROFILE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 
 colab-cells: $(STAMP)
 	$(BIN)/python tools/sync_colab_cells.py

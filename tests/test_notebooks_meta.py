@@ -76,6 +76,7 @@ def test_outputs_are_comparable(notebook):
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
+        assert "execution" not in cell.metadata, "timing metadata: re-run with `make notebooks`"
         assert "NBVAL_IGNORE_OUTPUT" not in cell.source, "use the nbval-ignore-output tag, not a comment"
         for output in cell.outputs:
             assert output.output_type != "error", f"committed with an error: {cell.source[:60]!r}"
