@@ -9,6 +9,8 @@ from __future__ import annotations
 import argparse
 import platform
 import sys
+import textwrap
+import warnings
 from importlib import metadata
 
 from .config import get_config
@@ -69,6 +71,156 @@ def _doctor(args: argparse.Namespace) -> int:
     return 0 if data_ready or not args.require_data else 1
 
 
+def _parse_input_size(text: str) -> tuple[int, ...]:
+    """``'3,224,224'`` (or ``3x224x224``) as ``(3, 224, 224)``, for argparse."""
+    try:
+        size = tuple(int(v) for v in text.replace("x", ",").split(","))
+    except ValueError:
+        size = ()
+    if not size or min(size) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size: write channels,height,width such as 3,224,224")
+    return size
+
+
+def _parse_padding(text: str) -> int | tuple[int, int] | str:
+    """``'2'``, ``'1,2'`` (before, after), ``'same'`` or ``'valid'``, for argparse."""
+    if text.strip().lower() in ("same", "valid"):
+        return text.strip().lower()
+    try:
+        values = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) not in (1, 2):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a padding: write a number, before,after, same or valid")
+    return values[0] if len(values) == 1 else values
+
+
+def _torchvision_model(name: str, classes: int | None) -> tuple[object, tuple[int, ...]]:
+    """A torchvision classification model (random weights) and the input size its weights were trained on."""
+    import difflib
+
+    import torchvision
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=4, cutoff=0.5)
+        hint = f"; did you mean {', '.join('torchvision:' + c for c in close)}?" if close else ""
+        raise ValueError(
+            f"torchvision has no classification model named {name!r}{hint} "
+            f"(`python -m alexnet_lib summary --list` lists all {len(names)})."
+        )
+    kwargs = {} if classes is None else {"num_classes": classes}
+    with warnings.catch_warnings():  # googlenet and inception_v3 warn that their initialisation will change
+        warnings.simplefilter("ignore", FutureWarning)
+        model = torchvision.models.get_model(name, weights=None, **kwargs)
+    side = 224
+    try:  # the crop its published weights were evaluated at: 299 for inception_v3
+        side = int(torchvision.models.get_model_weights(name).DEFAULT.transforms.keywords["crop_size"])
+    except (AttributeError, KeyError, TypeError, ValueError):
+        pass
+    return model, (3, side, side)
+
+
+def _registered_model(
+    name: str, classes: int | None, input_size: tuple[int, ...] | None
+) -> tuple[object, tuple[int, ...]]:
+    """A model from :mod:`alexnet_lib.models`, built for ``input_size`` where its builder allows."""
+    import torchvision
+
+    from . import models
+
+    if name not in models.list_models():
+        hint = f"; for torchvision's, write torchvision:{name}" if name in torchvision.models.list_models() else ""
+        raise ValueError(
+            f"no model named {name!r}{hint}. Registered models: {', '.join(models.list_models()) or 'none'}; "
+            f"or any torchvision classification model as torchvision:NAME (e.g. torchvision:vgg11)."
+        )
+    kwargs = {} if classes is None else {"num_classes": classes}
+    model = models.get(name, **kwargs)
+    natural = getattr(model, "input_size", None)
+    if input_size is None or natural is None or tuple(input_size) == tuple(natural):
+        return model, tuple(input_size or natural or (3, 224, 224))
+    extra = {}
+    if len(input_size) == 3 and input_size[1] == input_size[2] and input_size[1:] != tuple(natural[1:]):
+        extra["input_size"] = input_size[1]
+    if input_size[0] != natural[0]:
+        extra["in_channels"] = input_size[0]
+    if extra:  # rebuild it for that input (its fully connected layers depend on the size)
+        try:
+            model = models.get(name, **kwargs, **extra)
+        except ValueError as exc:
+            size = "x".join(map(str, input_size))
+            raise ValueError(
+                f"{name} is built for {'x'.join(map(str, natural))} inputs and cannot be built for {size}: {exc}"
+            ) from exc
+    return model, tuple(input_size)
+
+
+def summary_report(
+    model_name: str,
+    input_size: tuple[int, ...] | None = None,
+    classes: int | None = None,
+    batch_size: int = 1,
+    optimizer: str | None = None,
+    width: int = 80,
+) -> str:
+    """The layer table of a model as text, and its training memory when ``optimizer`` is given.
+
+    ``model_name`` is a name from :func:`alexnet_lib.models.list_models` or ``torchvision:NAME``.
+    Without ``input_size`` the model's own ``input_size`` attribute is used (torchvision's:
+    the image size its weights were trained on).
+
+    >>> print(summary_report("torchvision:alexnet").splitlines()[-3])
+    total                                       61,100,840  714,188,480
+    """
+    from .tables import format_layer_table, format_training_memory, layer_table, training_memory
+
+    if model_name.startswith("torchvision:"):
+        model, natural = _torchvision_model(model_name.removeprefix("torchvision:"), classes)
+        size = tuple(input_size or natural)
+    else:
+        model, size = _registered_model(model_name, classes, input_size)
+    text = format_layer_table(layer_table(model, size, batch_size=batch_size), width=width)
+    if optimizer is not None:
+        memory = training_memory(model, size, batch_size=batch_size, optimizer=optimizer)
+        text += "\n\n" + format_training_memory(memory, width=width)
+    return text
+
+
+def _model_list() -> str:
+    import torchvision
+
+    from . import models
+
+    names = torchvision.models.list_models(module=torchvision.models)
+    def wrapped(items: list[str]) -> list[str]:
+        return textwrap.wrap(", ".join(items), 78, initial_indent="  ", subsequent_indent="  ")
+
+    lines = ["alexnet_lib models:", *wrapped(models.list_models())]
+    lines += ["torchvision classification models (write torchvision:NAME):", *wrapped(names)]
+    return "\n".join(lines)
+
+
+def _summary(args: argparse.Namespace) -> int:
+    if args.list:
+        print(_model_list())
+        return 0
+    if args.model is None:
+        raise ValueError("name a model, e.g. `python -m alexnet_lib summary alexnet_2012`, or list them with --list.")
+    print(summary_report(args.model, args.input, args.classes, args.batch, args.optimizer, args.width))
+    return 0
+
+
+def _conv_out(args: argparse.Namespace) -> int:
+    from .shapes import explain_conv_output
+
+    if args.ceil and not args.pool:
+        raise ValueError("--ceil is a pooling option (PyTorch's Conv2d has no ceil_mode); add --pool.")
+    s = args.s if args.s is not None else (None if args.pool else 1)
+    print(explain_conv_output(args.n, args.k, s, args.p, args.d, ceil_mode=args.ceil, pool=args.pool))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m alexnet_lib",
@@ -85,6 +237,39 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--download", action="store_true", help="download Fashion-MNIST if it is missing (needs internet)")
     doctor.add_argument("--require-data", action="store_true", help="exit with status 1 when Fashion-MNIST is missing")
     doctor.set_defaults(run=_doctor)
+
+    summary = commands.add_parser(
+        "summary",
+        help="print a model's layer table: output shapes, parameters, MACs, receptive fields",
+        description="Print one row per layer of MODEL (an alexnet_lib model or torchvision:NAME): output shape, "
+        "parameters, multiply-accumulates, receptive field; with --optimizer also the memory one training step needs.",
+    )
+    summary.add_argument("model", nargs="?", metavar="MODEL", help="e.g. alexnet_2012, lenet5_1998, torchvision:vgg11")
+    summary.add_argument("--input", type=_parse_input_size, metavar="C,H,W",
+                         help="input size without the batch (default: the model's own, else 3,224,224)")
+    summary.add_argument("--classes", type=int, metavar="N", help="number of output classes (default: the model's)")
+    summary.add_argument("--batch", type=int, default=1, metavar="N",
+                         help="batch size for the memory figures (default 1)")
+    summary.add_argument("--optimizer", choices=["sgd", "momentum", "adam", "adamw"],
+                         help="also print the training memory with this optimizer")
+    summary.add_argument("--width", type=int, default=80, help="the widest line to print (default 80)")
+    summary.add_argument("--list", action="store_true", help="list the model names and exit")
+    summary.set_defaults(run=_summary)
+
+    conv_out = commands.add_parser(
+        "conv-out",
+        help="work out a convolution's or pooling layer's output size step by step",
+        description="Print the output-size computation floor((n + 2p - d(k-1) - 1) / s) + 1, worked step by step.",
+    )
+    conv_out.add_argument("--n", type=int, required=True, help="input size (pixels along one dimension)")
+    conv_out.add_argument("--k", type=int, required=True, help="kernel size")
+    conv_out.add_argument("--s", type=int, help="stride (default 1; for --pool the kernel size)")
+    conv_out.add_argument("--p", type=_parse_padding, default=0, metavar="P",
+                          help="padding: a number, BEFORE,AFTER, same or valid (default 0)")
+    conv_out.add_argument("--d", type=int, default=1, help="dilation (default 1)")
+    conv_out.add_argument("--pool", action="store_true", help="a pooling layer (PyTorch's padding limit applies)")
+    conv_out.add_argument("--ceil", action="store_true", help="ceil_mode=True, as pooling layers allow")
+    conv_out.set_defaults(run=_conv_out)
     return parser
 
 
