@@ -1,0 +1,522 @@
+"""AlexNet: as published in 2012 (grouped and as two towers), as taught, and as tutorials print it.
+
+Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural
+Networks", NIPS 2012. Section 3 describes the architecture (3.2 the two GPUs, 3.3 local
+response normalisation, 3.4 overlapping pooling, 3.5 the layers and Figure 2), Section 4.2
+dropout and Section 5 the initialisation. The paper's code was cuda-convnet, whose
+``layer.py`` settles two details the paper leaves open (the 224 vs 227 puzzle and LRN's α;
+see :class:`AlexNet2012`).
+
+Every model here has torchvision's shape: ``features``, ``avgpool``, ``classifier``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .convnet import ConvNet, check_positive
+from .shapes import same_padding
+
+__all__ = [
+    "AlexNet",
+    "AlexNet2012",
+    "AlexNet2012TwoTower",
+    "AlexNetCPU",
+    "AlexNetKerasBN",
+    "GroupedLocalResponseNorm",
+    "TwoTowerFeatures",
+    "cuda_convnet_padding",
+    "local_response_norm_as_printed",
+    "two_tower_state_dict",
+]
+
+# Section 3.3: k = 2, n = 5, alpha = 1e-4, beta = 0.75.
+LRN_K, LRN_SIZE, LRN_ALPHA, LRN_BETA = 2.0, 5, 1e-4, 0.75
+
+# Section 5: biases 1 in conv2, conv4, conv5 and the fully connected hidden layers (fc6, fc7).
+_BIAS_ONE = {"conv2", "conv4", "conv5", "fc6", "fc7"}
+
+
+def local_response_norm_as_printed(
+    x: torch.Tensor, size: int = LRN_SIZE, alpha: float = LRN_ALPHA, beta: float = LRN_BETA, k: float = LRN_K
+) -> torch.Tensor:
+    """The paper's response normalisation exactly as printed in Section 3.3, one map at a time.
+
+    ``b_i = a_i / (k + alpha * Σ_j a_j²) ** beta``, the sum over the ``size`` maps around ``i``
+    (clipped at the first and last map). Note: ``alpha`` multiplies the sum itself;
+    ``nn.LocalResponseNorm`` multiplies the *mean*, ``alpha / size`` times the sum.
+
+    >>> x = torch.randn(2, 7, 3, 3)
+    >>> torch.allclose(local_response_norm_as_printed(x), nn.LocalResponseNorm(5, alpha=5 * 1e-4, beta=0.75, k=2.0)(x))
+    True
+    """
+    channels = x.shape[1]
+    out = torch.empty_like(x)
+    for i in range(channels):
+        lo, hi = max(0, i - size // 2), min(channels - 1, i + (size - 1) // 2)
+        squares = (x[:, lo : hi + 1] ** 2).sum(1)
+        out[:, i] = x[:, i] / (k + alpha * squares) ** beta
+    return out
+
+
+class GroupedLocalResponseNorm(nn.LocalResponseNorm):
+    """``nn.LocalResponseNorm`` applied to each of ``groups`` blocks of maps on its own.
+
+    In the two-GPU network each GPU normalises its own half of the maps: the GPUs exchange
+    data only at conv3 and the fully connected layers (Section 3.2), so the normalisation
+    after conv1 and conv2 cannot reach across. ``groups=2`` does the same in one module.
+
+    >>> norm = GroupedLocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0, groups=2)
+    >>> x = torch.randn(1, 8, 2, 2)
+    >>> plain = nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0)
+    >>> torch.allclose(norm(x), torch.cat([plain(x[:, :4]), plain(x[:, 4:])], 1))
+    True
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0, groups: int = 1) -> None:
+        super().__init__(size, alpha, beta, k)
+        self.groups = groups
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.groups == 1:
+            return super().forward(x)
+        if x.shape[1] % self.groups:
+            raise ValueError(f"{x.shape[1]} maps cannot be split into groups={self.groups} equal blocks.")
+        parts = x.chunk(self.groups, 1)
+        return torch.cat([F.local_response_norm(p, self.size, self.alpha, self.beta, self.k) for p in parts], 1)
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + (f", groups={self.groups}" if self.groups != 1 else "")
+
+
+def cuda_convnet_padding(input_size: int, kernel_size: int = 11, stride: int = 4) -> int:
+    """Zeros that cuda-convnet's arithmetic adds after (right of, below) the image: how 224 gives 55.
+
+    cuda-convnet counts a convolution's positions as ``1 + ceil((n + 2p - k) / s)`` (its
+    ``layer.py``), rounding *up*, so with ``p = 0`` the last window may hang over the
+    image's right and bottom edges and read zeros there. PyTorch rounds down; padding the
+    right and bottom by this many zeros gives the same windows.
+
+    >>> cuda_convnet_padding(224)  # (224 - 11) / 4 = 53.25: the 55th window needs 3 more pixels
+    3
+    >>> cuda_convnet_padding(227)  # Caffe's 227: (227 - 11) / 4 = 54 exactly, nothing to add
+    0
+    """
+    return (-(input_size - kernel_size)) % stride
+
+
+def _conv1_padding_layer(input_size: int) -> list[tuple[str, nn.Module]]:
+    pad = cuda_convnet_padding(input_size)
+    return [("pad1", nn.ZeroPad2d((0, pad, 0, pad)))] if pad else []
+
+
+def _classifier(in_features: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
+    """fc6 -> ReLU -> dropout -> fc7 -> ReLU -> dropout -> fc8: dropout on the hidden layers' outputs (Section 4.2)."""
+    return nn.Sequential(
+        OrderedDict(
+            [
+                ("fc6", nn.Linear(in_features, hidden)),
+                ("relu6", nn.ReLU()),
+                ("drop6", nn.Dropout(dropout)),
+                ("fc7", nn.Linear(hidden, hidden)),
+                ("relu7", nn.ReLU()),
+                ("drop7", nn.Dropout(dropout)),
+                ("fc8", nn.Linear(hidden, num_classes)),
+            ]
+        )
+    )
+
+
+def _lrn(groups: int) -> GroupedLocalResponseNorm:
+    return GroupedLocalResponseNorm(LRN_SIZE, alpha=LRN_ALPHA, beta=LRN_BETA, k=LRN_K, groups=groups)
+
+
+def _init_2012(model: nn.Module) -> None:
+    """Section 5: weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6 and fc7, 0 in the rest."""
+    for name, layer in model.named_modules():
+        if isinstance(layer, (nn.Conv2d, nn.Linear)):
+            nn.init.normal_(layer.weight, mean=0.0, std=0.01)
+            nn.init.constant_(layer.bias, 1.0 if name.rsplit(".", 1)[-1] in _BIAS_ONE else 0.0)
+
+
+def _check_common(model_name: str, num_classes: int, input_size: int, dropout: float | None = None) -> None:
+    check_positive("num_classes", num_classes, model_name, "one output per class")
+    check_positive("input_size", input_size, model_name, "the image side in pixels")
+    if dropout is not None and not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
+        raise ValueError(f"{model_name}: dropout={dropout!r} is a probability of zeroing a unit: use 0 <= dropout < 1 (the paper's is 0.5).")
+
+
+class AlexNet2012(ConvNet):
+    """AlexNet as published (Krizhevsky et al. 2012, Section 3, Figure 2), both GPUs in one model.
+
+    conv1 96 kernels 11×11×3 / 4 -> ReLU -> LRN -> max-pool 3/2 -> conv2 256 kernels 5×5×48
+    -> ReLU -> LRN -> max-pool -> conv3 384 kernels 3×3×256 -> conv4 384 3×3×192 -> conv5 256
+    3×3×192 -> max-pool -> fc6 4096 -> fc7 4096 -> fc8 ``num_classes``; ReLU after every layer
+    but fc8; dropout 0.5 on fc6's and fc7's outputs; 60,965,224 parameters at 224×224×3 and
+    1,000 classes.
+
+    **Two GPUs as groups.** Half of each layer lived on each GPU; conv2, conv4 and conv5 read
+    only the maps on their own GPU (``groups=2``), conv3 and the fully connected layers read
+    both (Section 3.2). The normalisation after conv1 and conv2 also stays on its GPU
+    (``GroupedLocalResponseNorm(groups=2)``). :class:`AlexNet2012TwoTower` spells the two
+    towers out.
+
+    **LRN's α.** Section 3.3 prints ``b = a / (k + α Σ a²)^β`` with α = 1e-4 on the *sum* of
+    the 5 squares; PyTorch's ``nn.LocalResponseNorm`` (like Caffe's) uses ``α / n`` times the
+    sum. We follow PyTorch's convention, ``nn.LocalResponseNorm(5, alpha=1e-4, beta=0.75,
+    k=2)``, because it is what the paper's own code computed: cuda-convnet divides the
+    configured ``scale`` by ``size`` for cross-map normalisation (``layer.py``, ``dic['scale']
+    /= dic['size']``), and Krizhevsky's published configurations set ``scale=0.0001``,
+    ``size=5``, ``pow=0.75``, ``minDiv=2``, the paper's α, n, β and k. The printed formula is
+    :func:`local_response_norm_as_printed`; ``alpha=5e-4`` would reproduce it.
+
+    **224 or 227.** The paper says 224×224 inputs and 55×55 maps after conv1, but
+    (224 - 11) / 4 + 1 = 54.25. cuda-convnet counted positions rounding up, 1 + ceil(213 / 4)
+    = 55, so its last windows read 3 zeros past the right and bottom edges; we pad exactly
+    those zeros (``pad1``, see :func:`cuda_convnet_padding`). With ``input_size=227``
+    (Caffe's choice) no padding is needed: (227 - 11) / 4 + 1 = 55. torchvision instead
+    pads 2 pixels on every side of 224. All three give 55×55×96 and the same parameters,
+    and the model built for 224 also takes 227-pixel crops (any side from 224 to 255 gives
+    6×6 maps at pool5).
+
+    >>> model = AlexNet2012()
+    >>> model.feature_shape(), sum(p.numel() for p in model.parameters())
+    ((256, 6, 6), 60965224)
+    """
+
+    def __init__(self, num_classes: int = 1000, input_size: int = 224) -> None:
+        _check_common("alexnet_2012", num_classes, input_size)
+        super().__init__("alexnet_2012", (3, input_size, input_size))
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    *_conv1_padding_layer(input_size),
+                    ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
+                    ("relu1", nn.ReLU()),
+                    ("norm1", _lrn(groups=2)),
+                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)),
+                    ("relu2", nn.ReLU()),
+                    ("norm2", _lrn(groups=2)),
+                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),  # reads both GPUs
+                    ("relu3", nn.ReLU()),
+                    ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=2)),
+                    ("relu4", nn.ReLU()),
+                    ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=2)),
+                    ("relu5", nn.ReLU()),
+                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
+                ]
+            )
+        )
+        self.avgpool = nn.Identity()  # the paper has no pooling between pool5 and fc6
+        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
+        _init_2012(self)
+
+
+class _Tower(nn.Module):
+    """One GPU's half of :class:`AlexNet2012TwoTower`: ``stage1`` before the first exchange, ``stage2`` after it."""
+
+    def __init__(self, input_size: int) -> None:
+        super().__init__()
+        self.stage1 = nn.Sequential(
+            OrderedDict(
+                [
+                    *_conv1_padding_layer(input_size),
+                    ("conv1", nn.Conv2d(3, 48, kernel_size=11, stride=4)),
+                    ("relu1", nn.ReLU()),
+                    ("norm1", _lrn(groups=1)),
+                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv2", nn.Conv2d(48, 128, kernel_size=5, padding=2)),
+                    ("relu2", nn.ReLU()),
+                    ("norm2", _lrn(groups=1)),
+                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+                ]
+            )
+        )
+        self.stage2 = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv3", nn.Conv2d(256, 192, kernel_size=3, padding=1)),  # both GPUs' 128 + 128 maps
+                    ("relu3", nn.ReLU()),
+                    ("conv4", nn.Conv2d(192, 192, kernel_size=3, padding=1)),
+                    ("relu4", nn.ReLU()),
+                    ("conv5", nn.Conv2d(192, 128, kernel_size=3, padding=1)),
+                    ("relu5", nn.ReLU()),
+                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
+                ]
+            )
+        )
+
+
+class TwoTowerFeatures(nn.Module):
+    """The convolutional part of the two-GPU network: two towers that exchange maps twice.
+
+    Each tower (``gpu0``, ``gpu1``) sees the whole image; conv3 reads both towers' conv2
+    maps (exchange 1), and fc6 reads both towers' pool5 maps (exchange 2).
+
+    >>> features = TwoTowerFeatures(224)
+    >>> features(torch.zeros(1, 3, 224, 224)).shape
+    torch.Size([1, 256, 6, 6])
+    """
+
+    def __init__(self, input_size: int) -> None:
+        super().__init__()
+        self.gpu0, self.gpu1 = _Tower(input_size), _Tower(input_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, b = self.gpu0.stage1(x), self.gpu1.stage1(x)
+        both = torch.cat([a, b], 1)  # exchange 1: conv3 on each GPU reads all 256 maps
+        a, b = self.gpu0.stage2(both), self.gpu1.stage2(both)
+        return torch.cat([a, b], 1)  # exchange 2: fc6 reads all 256 maps of pool5
+
+
+class AlexNet2012TwoTower(ConvNet):
+    """:class:`AlexNet2012` with its two GPUs written out as two towers (Section 3.2, Figure 2).
+
+    Same layers, same 60,965,224 parameters, same outputs: ``load_state_dict(
+    two_tower_state_dict(grouped.state_dict()))`` copies a grouped model's weights in. From
+    fc6 on every unit reads every unit below it, so splitting fc6 to fc8 between the GPUs
+    (2,048 + 2,048 units) only splits one weight matrix by rows; the classifier is one.
+
+    >>> model = AlexNet2012TwoTower()
+    >>> sum(p.numel() for p in model.parameters())
+    60965224
+    """
+
+    def __init__(self, num_classes: int = 1000, input_size: int = 224) -> None:
+        _check_common("alexnet_2012_two_tower", num_classes, input_size)
+        super().__init__("alexnet_2012_two_tower", (3, input_size, input_size))
+        self.features = TwoTowerFeatures(input_size)
+        self.avgpool = nn.Identity()
+        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
+        _init_2012(self)
+
+
+_STAGE = {"pad1": 1, "conv1": 1, "conv2": 1, "conv3": 2, "conv4": 2, "conv5": 2}
+
+
+def two_tower_state_dict(grouped: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """A grouped :class:`AlexNet2012`'s state dict rearranged for :class:`AlexNet2012TwoTower`.
+
+    Each convolution's kernels split in two along the output maps: the first half (group 0)
+    goes to ``gpu0``, the second to ``gpu1``. conv3's kernels read all 256 maps, in the same
+    order the two towers concatenate them. The classifier is copied as it is.
+
+    >>> state = two_tower_state_dict(AlexNet2012().state_dict())
+    >>> state["features.gpu0.stage1.conv2.weight"].shape, state["features.gpu1.stage2.conv3.weight"].shape
+    (torch.Size([128, 48, 5, 5]), torch.Size([192, 256, 3, 3]))
+    """
+    out: dict[str, torch.Tensor] = {}
+    for key, value in grouped.items():
+        parts = key.split(".")
+        if parts[0] == "features" and parts[1] in _STAGE:
+            first, second = value.chunk(2, dim=0)
+            stage = f"stage{_STAGE[parts[1]]}"
+            rest = ".".join(parts[1:])
+            out[f"features.gpu0.{stage}.{rest}"] = first.clone()
+            out[f"features.gpu1.{stage}.{rest}"] = second.clone()
+        else:
+            out[key] = value
+    return out
+
+
+class AlexNet(ConvNet):
+    """AlexNet as usually taught: one tower, no LRN; 96, 256, 384, 384, 256 kernels; 62,378,344 parameters.
+
+    The paper's layers with the GPU split removed (every convolution reads all maps below
+    it) and the response normalisation dropped, as most courses and Dive into Deep Learning
+    teach it. conv1 pads ``conv1_padding`` pixels on each side (2, torchvision's choice, so
+    224 gives 55×55); dropout follows the ReLUs of fc6 and fc7, as in the paper. The first
+    fully connected layer is sized for ``input_size``.
+
+    >>> model = AlexNet()
+    >>> model.feature_shape(), sum(p.numel() for p in model.parameters())
+    ((256, 6, 6), 62378344)
+    >>> AlexNet(num_classes=10, in_channels=1, input_size=64).feature_shape()
+    (256, 1, 1)
+    """
+
+    accepts_in_channels = True
+
+    def __init__(
+        self,
+        num_classes: int = 1000,
+        in_channels: int = 3,
+        input_size: int = 224,
+        dropout: float = 0.5,
+        conv1_padding: int = 2,
+        model_name: str = "alexnet",
+    ) -> None:
+        _check_common(model_name, num_classes, input_size, dropout)
+        check_positive("in_channels", in_channels, model_name, "1 for greyscale, 3 for colour")
+        super().__init__(model_name, (in_channels, input_size, input_size))
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv1", nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=conv1_padding)),
+                    ("relu1", nn.ReLU()),
+                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2)),
+                    ("relu2", nn.ReLU()),
+                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
+                    ("relu3", nn.ReLU()),
+                    ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1)),
+                    ("relu4", nn.ReLU()),
+                    ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1)),
+                    ("relu5", nn.ReLU()),
+                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
+                ]
+            )
+        )
+        self.avgpool = nn.Identity()
+        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout)
+
+
+class AlexNetKerasBN(ConvNet):
+    """The AlexNet of many Keras blog posts: ``padding='same'`` (224 -> 56) and BatchNorm instead of LRN.
+
+    Conv2D(96, 11, strides=4, padding='same', activation='relu') -> BatchNormalization ->
+    MaxPool2D(3, 2), Conv2D(256, 5, 'same') -> BatchNormalization -> MaxPool2D(3, 2),
+    Conv2D 384, 384, 256 (3×3, 'same') -> BatchNormalization -> MaxPool2D(3, 2), Flatten,
+    Dense 4096 -> Dropout 0.5 -> Dense 4096 -> Dropout 0.5 -> Dense ``num_classes``.
+
+    - TensorFlow's ``'same'`` with stride 4 makes ceil(224 / 4) = 56 outputs by padding
+      3 pixels before and 4 after (:func:`alexnet_lib.shapes.same_padding`); PyTorch's
+      ``Conv2d`` has no ``'same'`` for strides above 1, so ``pad1`` adds them.
+    - BatchNorm uses Keras's defaults: ``epsilon=1e-3`` and ``momentum=0.99``, which is
+      PyTorch's ``eps=1e-3, momentum=0.01`` (PyTorch's momentum weights the *new* batch).
+    - The last layer returns logits; the posts' ``softmax`` lives in PyTorch's
+      ``F.cross_entropy``.
+    - PyTorch counts 62,379,560 parameters at 1,000 classes (608 BatchNorm maps add 1,216
+      scales and shifts to :class:`AlexNet`'s 62,378,344). Keras's ``model.summary()``
+      prints 62,380,776 because it also counts the 1,216 running means and variances, as
+      "non-trainable params"; PyTorch keeps those as buffers, not parameters.
+
+    >>> model = AlexNetKerasBN()
+    >>> model.feature_shape(), sum(p.numel() for p in model.parameters())
+    ((256, 6, 6), 62379560)
+    """
+
+    def __init__(self, num_classes: int = 1000, input_size: int = 224, dropout: float = 0.5) -> None:
+        _check_common("alexnet_keras_bn", num_classes, input_size, dropout)
+        super().__init__("alexnet_keras_bn", (3, input_size, input_size))
+        before, after = same_padding(input_size, 11, s=4)
+
+        def bn(channels: int) -> nn.BatchNorm2d:
+            return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
+
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    ("pad1", nn.ZeroPad2d((before, after, before, after))),  # TensorFlow's 'same' for stride 4
+                    ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
+                    ("relu1", nn.ReLU()),
+                    ("bn1", bn(96)),
+                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2)),
+                    ("relu2", nn.ReLU()),
+                    ("bn2", bn(256)),
+                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
+                    ("relu3", nn.ReLU()),
+                    ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1)),
+                    ("relu4", nn.ReLU()),
+                    ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1)),
+                    ("relu5", nn.ReLU()),
+                    ("bn5", bn(256)),
+                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
+                ]
+            )
+        )
+        self.avgpool = nn.Identity()
+        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout)
+        for layer in self.modules():  # Keras's defaults: glorot_uniform kernels, zero biases
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(layer.weight)
+                nn.init.zeros_(layer.bias)
+
+
+class AlexNetCPU(ConvNet):
+    """AlexNet's eight-layer design at laptop scale: 64×64 greyscale input, narrower layers.
+
+    Five convolutions and three fully connected layers with ReLU, overlapping 3×3/2 max
+    pooling after conv1, conv2 and conv5, and dropout on fc6's and fc7's outputs, as in the
+    paper; no LRN (Simonyan and Zisserman 2014 found it did not help). The sizes are scaled down so that it
+    trains on a CPU in minutes:
+
+    - conv1 5×5 / 2 (padding 2) instead of 11×11 / 4: a 64-pixel image has no room for a
+      stride of 4, and the map sizes then follow the paper's pattern,
+      64 -> 32 -> 15 -> 15 -> 7 -> 7 -> 3 (the paper: 224 -> 55 -> 27 -> 27 -> 13 -> 13 -> 6);
+    - ``widths`` 32, 64, 128, 128, 96 kernels (a quarter to a third of 96, 256, 384, 384, 256) and
+      ``fc_width`` 512 instead of 4096: about 1.1 million parameters instead of 61 million,
+      and about 29 million multiply-accumulates per image instead of 720 million;
+    - He et al.'s (2015) initialisation (Kaiming normal for the ReLU layers, zero biases,
+      fc8 N(0, 0.01)): with PyTorch's default initialisation this eight-layer ReLU network
+      stayed at chance for its first two epochs on Fashion-MNIST; with He's it learns from
+      the first.
+
+    On two CPU cores (an AMD EPYC server) a training step at batch 128 took about 0.14 s,
+    some 900 images per second, so an epoch of a few thousand images takes seconds.
+
+    >>> model = AlexNetCPU()
+    >>> model.feature_shape(), sum(p.numel() for p in model.parameters())
+    ((96, 3, 3), 1094890)
+    """
+
+    accepts_in_channels = True
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        in_channels: int = 1,
+        input_size: int = 64,
+        widths: tuple[int, int, int, int, int] = (32, 64, 128, 128, 96),
+        fc_width: int = 512,
+        dropout: float = 0.5,
+    ) -> None:
+        name = "alexnet_cpu"
+        _check_common(name, num_classes, input_size, dropout)
+        check_positive("in_channels", in_channels, name, "1 for greyscale, 3 for colour")
+        check_positive("fc_width", fc_width, name, "units in fc6 and fc7")
+        if len(widths) != 5:
+            raise ValueError(f"{name}: widths={widths!r} needs 5 numbers, the kernels of conv1 to conv5.")
+        for i, width in enumerate(widths, 1):
+            check_positive(f"widths[{i - 1}] (conv{i})", width, name, "kernels in that convolution")
+        super().__init__(name, (in_channels, input_size, input_size))
+        c1, c2, c3, c4, c5 = widths
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv1", nn.Conv2d(in_channels, c1, kernel_size=5, stride=2, padding=2)),
+                    ("relu1", nn.ReLU()),
+                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv2", nn.Conv2d(c1, c2, kernel_size=5, padding=2)),
+                    ("relu2", nn.ReLU()),
+                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+                    ("conv3", nn.Conv2d(c2, c3, kernel_size=3, padding=1)),
+                    ("relu3", nn.ReLU()),
+                    ("conv4", nn.Conv2d(c3, c4, kernel_size=3, padding=1)),
+                    ("relu4", nn.ReLU()),
+                    ("conv5", nn.Conv2d(c4, c5, kernel_size=3, padding=1)),
+                    ("relu5", nn.ReLU()),
+                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
+                ]
+            )
+        )
+        self.avgpool = nn.Identity()
+        self.classifier = _classifier(math.prod(self.feature_shape()), fc_width, num_classes, dropout)
+        for name, layer in self.named_modules():  # He et al. 2015, so that it trains from the first epoch
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                if name.endswith("fc8"):
+                    nn.init.normal_(layer.weight, std=0.01)
+                else:
+                    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
