@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import PROFILES, resolve_profile
+from .shapes import conv_output_size, pool_output_size
 
 FASHION_MNIST_SIDE = 28  # pixels; Xiao, Rasul and Vollgraf 2017
 
@@ -57,3 +58,38 @@ def check_ci_training_bytes(answer: int | None) -> None:
     """
     expected = PROFILES["ci"].train_images * FASHION_MNIST_SIDE * FASHION_MNIST_SIDE
     check(answer, expected, hint="one uint8 pixel is one byte; an image is 28 x 28 pixels.")
+
+
+def check_output_size(answer: int | None, n: int, k: int, s: int = 1, p: int = 0, pool: bool = False) -> None:
+    """Exercise: the output size of a convolution (or pooling) layer along one dimension.
+
+    >>> check_output_size(13, n=27, k=5, s=2, p=1)
+    Right: 13.
+    >>> check_output_size(12, n=27, k=5, s=2, p=1)
+    Not quite: 12 is not the answer. Hint: out = floor((n + 2p - k) / s) + 1 with n=27, k=5, s=2, p=1.
+    """
+    expected = pool_output_size(n, k, s, p) if pool else conv_output_size(n, k, s, p)
+    check(answer, expected, hint=f"out = floor((n + 2p - k) / s) + 1 with n={n}, k={k}, s={s}, p={p}.")
+
+
+def check_same_padding(answer: int | None, n: int, k: int) -> None:
+    """Exercise: the padding on each side that keeps an ``n``-pixel input at ``n`` pixels (stride 1, odd ``k``).
+
+    >>> check_same_padding(2, n=32, k=5)
+    Right: 2.
+    """
+    if k % 2 == 0:
+        raise ValueError(f"k={k} is even: no symmetric padding keeps the size; ask with an odd kernel.")
+    expected = next(p for p in range(k) if conv_output_size(n, k, 1, p) == n)
+    check(answer, expected, hint="with stride 1 the output is n + 2p - k + 1; set it equal to n.")
+
+
+def check_exact_input_size(answer: int | None, out: int, k: int, s: int) -> None:
+    """Exercise: the input size that a padding-free layer turns into exactly ``out`` with no pixel left over.
+
+    >>> check_exact_input_size(227, out=55, k=11, s=4)
+    Right: 227.
+    """
+    expected = (out - 1) * s + k  # the last window ends exactly at the last pixel
+    assert conv_output_size(expected, k, s) == out and (expected - k) % s == 0
+    check(answer, expected, hint="the windows start at 0, s, 2s, ..., (out - 1)s, and the last one is k pixels wide.")

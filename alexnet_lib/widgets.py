@@ -1,0 +1,105 @@
+"""Interactive notebook tools, built only from what ipywidgets 7.7 (Colab) and 8 share.
+
+Each tool displays its widgets together with a static rendering of its starting state in the
+same output: JupyterLab and Colab show the live widgets, while a viewer without a widget
+frontend (GitHub, nbviewer, nbconvert, nbval) shows the picture and text instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from typing import Any
+
+import ipywidgets as w
+import matplotlib.pyplot as plt
+from IPython.display import Image, display
+from matplotlib.figure import Figure
+
+from .diagrams import draw_sliding_window
+from .shapes import ShapeError, explain_conv_output
+
+
+def _png(fig: Figure) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight")
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def display_with_fallback(widget: w.Widget, text: str, png: str | None = None) -> None:
+    """Display ``widget`` with ``text`` (and the base64 ``png``) as the fallback for static viewers.
+
+    The output carries three representations: the widget view, which a widget frontend
+    renders, and ``image/png`` and ``text/plain``, which everything else shows.
+    """
+    bundle: dict[str, Any] = {
+        "application/vnd.jupyter.widget-view+json": {"version_major": 2, "version_minor": 0, "model_id": widget.model_id},
+        "text/plain": text,
+    }
+    if png is not None:
+        bundle["image/png"] = png
+    display(bundle, raw=True)
+
+
+def conv_step(n: int, k: int, s: int, p: int, d: int = 1, pool: bool = False, ceil_mode: bool = False) -> tuple[str, Figure | None]:
+    """The worked computation and the picture for one setting; a clear message instead for a bad one.
+
+    >>> text, fig = conv_step(5, k=3, s=2, p=1)
+    >>> print(text.splitlines()[-1].strip())
+    = 3
+    >>> text, fig = conv_step(3, k=5, s=1, p=0)
+    >>> fig is None and text.startswith("Impossible setting:")
+    True
+    """
+    try:
+        text = explain_conv_output(n, k, s, p, d, ceil_mode=ceil_mode, pool=pool)
+    except ShapeError as exc:
+        return f"Impossible setting: {exc}", None
+    try:
+        fig = draw_sliding_window(n, k, s, p, d, pool=pool, ceil_mode=ceil_mode)
+    except ShapeError as exc:
+        return f"{text}\n({exc})", None
+    return text, fig
+
+
+def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, pool: bool = False) -> None:
+    """Sliders for n, k, s, p, d and a pooling toggle; redraws the picture and the worked computation.
+
+    Without a widget frontend the starting setting is shown as a picture and text.
+    """
+    style = {"description_width": "initial"}
+    controls = {
+        "n": w.IntSlider(value=n, min=1, max=16, description="input n", style=style),
+        "k": w.IntSlider(value=k, min=1, max=7, description="kernel k", style=style),
+        "s": w.IntSlider(value=s, min=1, max=4, description="stride s", style=style),
+        "p": w.IntSlider(value=p, min=0, max=3, description="padding p", style=style),
+        "d": w.IntSlider(value=d, min=1, max=3, description="dilation d", style=style),
+        "pool": w.Checkbox(value=pool, description="pooling layer"),
+        "ceil_mode": w.Checkbox(value=False, description="ceil_mode (pooling)"),
+    }
+
+    output = w.Output()
+
+    def redraw(change: Any = None) -> tuple[str, str | None]:
+        # The output widget's state is set directly (no `with output:` capture and no
+        # clear_output messages), which works the same in JupyterLab, Colab and nbval.
+        text, fig = conv_step(**{name: control.value for name, control in controls.items()})
+        png = None
+        output.outputs = ()
+        output.append_stdout(text + "\n")
+        if fig is not None:
+            png = _png(fig)
+            plt.close(fig)
+            output.append_display_data(Image(data=base64.b64decode(png)))
+        return text, png
+
+    for control in controls.values():
+        control.observe(redraw, names="value")
+    ui = w.VBox(
+        [
+            w.HBox([controls["n"], controls["k"], controls["s"]]),
+            w.HBox([controls["p"], controls["d"], controls["pool"], controls["ceil_mode"]]),
+            output,
+        ]
+    )
+    display_with_fallback(ui, *redraw())
