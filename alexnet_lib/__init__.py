@@ -3,7 +3,17 @@
 One module, one job:
 
 - :mod:`alexnet_lib.config`: data root, run profile, device (``get_config``)
-- :mod:`alexnet_lib.data`: Fashion-MNIST from the data root (``load_fashion_mnist``)
+- :mod:`alexnet_lib.data`: Fashion-MNIST and Flowers102 from the data root (``load_fashion_mnist``)
+- :mod:`alexnet_lib.loaders`: batches resized, normalised and augmented on the device
+- :mod:`alexnet_lib.shapes`: output-size arithmetic for convolution and pooling
+- :mod:`alexnet_lib.tables`: layer tables (parameters, MACs, memory, receptive fields)
+- :mod:`alexnet_lib.models`: the model zoo (``models.get``, ``models.list_models``)
+- :mod:`alexnet_lib.training`: ``fit``, evaluation, checkpoints, confusion matrices
+- :mod:`alexnet_lib.recipes`: per-profile training recipes
+- :mod:`alexnet_lib.d2l_compat`: Dive into Deep Learning's function names, faster
+- :mod:`alexnet_lib.activations`: activation functions, derivatives, gradient flow
+- :mod:`alexnet_lib.plots`, :mod:`alexnet_lib.diagrams`: figures; :mod:`alexnet_lib.widgets`: interactive tools
+- :mod:`alexnet_lib.checks`: instant checks for the exercises
 - :mod:`alexnet_lib.cli`: the command line (``python -m alexnet_lib --help``)
 """
 

@@ -221,6 +221,39 @@ def _conv_out(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train(args: argparse.Namespace) -> int:
+    """Train by the recipe (:func:`alexnet_lib.recipes.train_recipe`), print the history, save it."""
+    import ast
+    import time
+    from pathlib import Path
+
+    from .recipes import train_recipe
+    from .training import format_history, save_checkpoint
+
+    model_kwargs = {}
+    for item in args.set:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--set {item!r} should be KEY=VALUE, e.g. --set activation=sigmoid")
+        try:
+            model_kwargs[key] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            model_kwargs[key] = text
+    out = Path(args.out) if args.out else Path("runs") / f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
+    model, history, recipe = train_recipe(
+        args.model, args.profile, epochs=args.epochs, device=args.device, seed=args.seed, plot=False, **model_kwargs
+    )
+    print(f"{recipe.describe()}\n{history.attrs['precision']} on {history.attrs['device']}, "
+          f"{history.attrs['seconds']:.1f} s in all\n")
+    print(format_history(history))
+    out.mkdir(parents=True, exist_ok=True)
+    history.to_csv(out / "history.csv", index=False)
+    save_checkpoint(out / "checkpoint.pt", model, history=history, model_kwargs=recipe.full_model_kwargs(),
+                    recipe=recipe.describe(), profile=recipe.profile, seed=args.seed)
+    print(f"\nsaved {out / 'history.csv'} and {out / 'checkpoint.pt'}")
+    return 130 if history.attrs["interrupted"] else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m alexnet_lib",
@@ -270,6 +303,22 @@ def build_parser() -> argparse.ArgumentParser:
     conv_out.add_argument("--pool", action="store_true", help="a pooling layer (PyTorch's padding limit applies)")
     conv_out.add_argument("--ceil", action="store_true", help="ceil_mode=True, as pooling layers allow")
     conv_out.set_defaults(run=_conv_out)
+
+    train = commands.add_parser(
+        "train",
+        help="train a model by its recipe, print the history and save it with a checkpoint",
+        description="Train MODEL on Fashion-MNIST with the recipe of the profile (alexnet_lib.recipes), show a "
+        "progress bar, print the history table and save history.csv and checkpoint.pt in --out.",
+    )
+    train.add_argument("model", metavar="MODEL", help="e.g. lenet, alexnet_cpu, alexnet_d2l")
+    train.add_argument("--epochs", type=int, metavar="N", help="number of epochs (default: the recipe's)")
+    train.add_argument("--profile", choices=["ci", "cpu", "gpu"], help="run profile (default: the active one)")
+    train.add_argument("--out", metavar="DIR", help="where to save (default: runs/MODEL-<date>-<time>)")
+    train.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    train.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and dropout (default 0)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                       help="a model argument, e.g. --set activation=sigmoid (repeatable)")
+    train.set_defaults(run=_train)
     return parser
 
 

@@ -1,8 +1,11 @@
-"""Fashion-MNIST from the configured data root, read with torchvision, with clear errors.
+"""Fashion-MNIST (and Flowers102) from the configured data root, read with torchvision, with clear errors.
 
 The files are torchvision's layout, ``<root>/FashionMNIST/raw/*-ubyte``. Where they are
 missing and the internet is reachable, torchvision downloads them; where it is not, the error
 says which folder was searched and how to fix it, at once, instead of hanging on a download.
+Flowers102, the colour data set of many AlexNet tutorials, follows the same rules in
+``<root>/flowers-102/`` (:func:`load_flowers102`). The batches a model trains on are made in
+:mod:`alexnet_lib.loaders`.
 """
 
 from __future__ import annotations
@@ -168,3 +171,162 @@ def load_fashion_mnist(
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     return images.contiguous(), labels.contiguous()
+
+
+# Oxford Flowers102 (Nilsback and Zisserman, 2008): 102 classes of colour photographs, in
+# torchvision's layout <root>/flowers-102/{jpg/image_NNNNN.jpg, imagelabels.mat, setid.mat}.
+FLOWERS102_HOST = "www.robots.ox.ac.uk"
+_FLOWERS_SPLITS = {"train": "trnid", "val": "valid", "test": "tstid"}
+
+
+def flowers102_folder(root: str | Path | None = None) -> Path:
+    """The folder that holds (or will hold) Flowers102: ``jpg/``, ``imagelabels.mat`` and ``setid.mat``.
+
+    >>> flowers102_folder("/data").as_posix()
+    '/data/flowers-102'
+    """
+    root = get_config().data_root if root is None else Path(root)
+    return root / "flowers-102"
+
+
+def flowers102_class_names() -> tuple[str, ...]:
+    """The 102 flower names, in label order (torchvision's list; generic names on older torchvision).
+
+    >>> names = flowers102_class_names()
+    >>> len(names), names[0]
+    (102, 'pink primrose')
+    """
+    from torchvision.datasets import Flowers102
+
+    names = getattr(Flowers102, "classes", None)
+    return tuple(names) if names else tuple(f"flower {i}" for i in range(102))
+
+
+def _flowers_missing_message(folder: Path, reason: str) -> str:
+    return (
+        f"Flowers102 was not found in {folder} ({reason}).\n"
+        f"Fix it in one of these ways:\n"
+        f"  - point {ENV_DATA} at a folder that holds flowers-102/ with jpg/, imagelabels.mat and setid.mat "
+        f"(for example: export {ENV_DATA}=/path/to/data);\n"
+        f"  - or, with internet access, call alexnet_lib.data.load_flowers102(download=True) "
+        f"to download it (about 330 MB) into {folder.parent}."
+    )
+
+
+def _flowers_present(folder: Path) -> bool:
+    return (folder / "jpg").is_dir() and all((folder / name).is_file() for name in ("imagelabels.mat", "setid.mat"))
+
+
+def _host_reachable(host: str, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_flowers102(root: str | Path | None = None, download: bool | None = None) -> Path:
+    """Make sure Flowers102 is on disk (downloading it with torchvision if allowed); return its folder.
+
+    The same rules as :func:`ensure_fashion_mnist`: ``download=None`` downloads only when the
+    files are missing, ``ALEXNET_OFFLINE`` is not set and the server answers; otherwise a
+    :class:`DataNotFoundError` names the folder and the fix at once.
+
+    >>> ensure_flowers102("/nonexistent", download=False)
+    Traceback (most recent call last):
+    ...
+    alexnet_lib.data.DataNotFoundError: Flowers102 was not found in /nonexistent/flowers-102 (download=False). ...
+    """
+    cfg = get_config()
+    root = cfg.data_root if root is None else Path(root)
+    folder = flowers102_folder(root)
+    if _flowers_present(folder):
+        return folder
+    if download is False:
+        raise DataNotFoundError(_flowers_missing_message(folder, "download=False"))
+    if cfg.offline:
+        raise DataNotFoundError(_flowers_missing_message(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded"))
+    if not _host_reachable(FLOWERS102_HOST):
+        raise DataNotFoundError(_flowers_missing_message(folder, "no internet connection to download it"))
+    from torchvision.datasets import Flowers102
+
+    try:
+        Flowers102(root=str(root), split="train", download=True)
+    except ImportError:
+        raise
+    except Exception as exc:  # network errors come in many types; all mean the same to a student
+        raise DataNotFoundError(_flowers_missing_message(folder, f"the download failed: {exc}")) from exc
+    return folder
+
+
+def _loadmat(path: Path) -> dict:
+    try:
+        from scipy.io import loadmat
+    except ImportError as exc:
+        raise ImportError(
+            f"Flowers102 keeps its labels in MATLAB files ({path.name}), which torchvision reads with scipy; "
+            "install it with `pip install scipy`."
+        ) from exc
+    return loadmat(path, squeeze_me=True)
+
+
+def _check_split(split: str) -> str:
+    if split not in _FLOWERS_SPLITS:
+        raise ValueError(f"split={split!r} is not a Flowers102 split; choose one of {', '.join(map(repr, _FLOWERS_SPLITS))}.")
+    return split
+
+
+def flowers102_split_size(split: str = "train", root: str | Path | None = None) -> int:
+    """How many images the Flowers102 ``split`` holds (``'train'``, ``'val'`` or ``'test'``), from ``setid.mat``."""
+    folder = ensure_flowers102(root, download=False)
+    return len(_loadmat(folder / "setid.mat")[_FLOWERS_SPLITS[_check_split(split)]].reshape(-1))
+
+
+def load_flowers102(
+    split: str = "train",
+    root: str | Path | None = None,
+    size: int = 256,
+    limit: int | None = None,
+    download: bool | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Flowers102 images as uint8 ``(N, 3, size, size)`` and labels int64 ``(N,)`` (0 to 101).
+
+    Read through ``torchvision.datasets.Flowers102`` (its split lists, labels and checksums),
+    each photograph decoded once (PIL), its shorter side resized to ``size`` (bilinear,
+    antialiased) and its centre square kept: torchvision's ``Resize(size)``,
+    ``CenterCrop(size)``, ``PILToTensor()``. ``limit`` keeps the first ``limit`` images of the
+    split, in torchvision's order.
+    """
+    from torchvision import transforms as T
+    from torchvision.datasets import Flowers102
+
+    root = get_config().data_root if root is None else Path(root)
+    folder = ensure_flowers102(root, download=download)
+    _check_split(split)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size={size!r} should be the side in pixels of the stored images (e.g. 256).")
+    to_square = T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BILINEAR), T.CenterCrop(size), T.PILToTensor()])
+    try:
+        dataset = Flowers102(root=str(root), split=split, download=False)
+    except RuntimeError as exc:  # torchvision's "Dataset not found or corrupted"
+        raise DataNotFoundError(
+            f"Flowers102 in {folder} is incomplete or damaged ({exc}); delete the folder and download it again "
+            "with load_flowers102(download=True)."
+        ) from exc
+    except ImportError as exc:
+        _loadmat(folder / "setid.mat")  # raises the explained ImportError
+        raise exc
+    n = len(dataset)
+    if limit is not None:
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive number of images, got {limit!r}.")
+        if limit > n:
+            raise ValueError(f"limit={limit:,} asks for more {split} images than the {n:,} of Flowers102; use limit <= {n:,}.")
+        n = limit
+    images = torch.empty(n, 3, size, size, dtype=torch.uint8)
+    labels = torch.empty(n, dtype=torch.int64)
+    for i in range(n):
+        image, label = dataset[i]
+        images[i] = to_square(image.convert("RGB"))
+        labels[i] = int(label)
+    return images, labels

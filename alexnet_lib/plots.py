@@ -1,0 +1,245 @@
+"""Figures: a grid of images, the live learning curve of a training run, a history, a confusion matrix.
+
+Every function returns a matplotlib ``Figure`` made without pyplot, so nothing is shown twice
+and nothing stays open: in a notebook, a cell whose last line is ``show_images(...)`` shows it;
+elsewhere ``fig.savefig("images.png")`` writes it.
+
+:class:`LiveCurve` is the learning curve that :func:`alexnet_lib.training.fit` draws while it
+trains. In a notebook it is one PNG image, updated in place through an IPython display handle
+(no ``clear_output``, so no flicker, and nbval can re-run the notebook); outside a notebook it
+draws nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Sequence
+
+import pandas as pd
+import torch
+from matplotlib.figure import Figure
+
+__all__ = ["LiveCurve", "in_notebook", "plot_confusion", "plot_history", "show_images"]
+
+
+def in_notebook() -> bool:
+    """Whether this code runs in a Jupyter kernel (where figures and widgets can be displayed).
+
+    >>> in_notebook()
+    False
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+
+
+def _new_figure(**kwargs) -> Figure:
+    """A figure outside pyplot; in a notebook, first make sure IPython knows how to display figures.
+
+    The inline backend registers its figure formatters only when it is loaded, which pyplot
+    does on its first figure; a notebook that never used pyplot would show ``<Figure ...>``.
+    """
+    if in_notebook():
+        try:
+            import matplotlib_inline.backend_inline  # noqa: F401 (loading it registers the display of figures)
+        except ImportError:
+            pass
+    return Figure(**kwargs)
+
+
+def show_images(
+    images: torch.Tensor,
+    labels: Sequence[int] | torch.Tensor | None = None,
+    class_names: Sequence[str] | None = None,
+    predictions: Sequence[int] | torch.Tensor | None = None,
+    ncols: int = 8,
+    scale: float = 1.3,
+) -> Figure:
+    """A grid of images with their class names; with ``predictions``, wrong ones titled in red.
+
+    ``images`` is ``(N, H, W)`` or ``(N, C, H, W)``, uint8 or float (each image is scaled to
+    its own range, so normalised batches show too). Titles are ``class_names[label]`` (or the
+    label); with predictions, ``predicted (true)`` where they differ.
+
+    >>> fig = show_images(torch.zeros(10, 28, 28, dtype=torch.uint8), labels=range(10), ncols=5)
+    >>> len(fig.axes), fig.axes[1].get_title()
+    (10, '1')
+    """
+    x = torch.as_tensor(images).detach().cpu()
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"images should be shaped (N, H, W), (N, 1, H, W) or (N, 3, H, W); got {tuple(x.shape)}.")
+    n = len(x)
+    if n == 0:
+        raise ValueError("no images to show.")
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig = _new_figure(figsize=(ncols * scale, nrows * (scale + 0.25)), dpi=100, layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    labels = None if labels is None else [int(v) for v in labels]
+    predictions = None if predictions is None else [int(v) for v in predictions]
+
+    def name(k: int) -> str:
+        return class_names[k] if class_names is not None else str(k)
+
+    for i, ax in enumerate(axes):
+        ax.set_axis_off()
+        if i >= n:
+            continue
+        img = x[i].float()
+        lo, hi = img.min(), img.max()
+        img = (img - lo) / (hi - lo) if hi > lo else torch.zeros_like(img)
+        if img.shape[0] == 1:
+            ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1)
+        else:
+            ax.imshow(img.permute(1, 2, 0).numpy())
+        if predictions is not None:
+            wrong = labels is not None and predictions[i] != labels[i]
+            title = f"{name(predictions[i])}\n({name(labels[i])})" if wrong else name(predictions[i])
+            ax.set_title(title, fontsize=8, color="tab:red" if wrong else "black")
+        elif labels is not None:
+            ax.set_title(name(labels[i]), fontsize=8)
+    return fig
+
+
+def _png(fig: Figure) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+class LiveCurve:
+    """Loss and accuracy against epochs, redrawn in place in a notebook while a model trains.
+
+    One figure, two panels (cross-entropy loss; accuracy), four lines (train and test of
+    each) whose data grow with :meth:`add`. The figure is shown as a PNG through an IPython
+    display handle and replaced in place at most every ``min_interval`` seconds (rendering
+    costs tens of milliseconds) and at :meth:`draw`. ``enabled=None`` draws only in a Jupyter
+    kernel; outside one the curve only records its points.
+
+    >>> curve = LiveCurve(epochs=2, title="lenet")
+    >>> curve.add(0.5, train_loss=2.0, train_acc=0.3); curve.add(1, test_loss=1.5, test_acc=0.5)
+    >>> curve.points["train_loss"], curve.enabled
+    ([(0.5, 2.0)], False)
+    """
+
+    _STYLE = {
+        "train_loss": (0, "train", "tab:blue", "-"),
+        "test_loss": (0, "test", "tab:orange", "--"),
+        "train_acc": (1, "train", "tab:blue", "-"),
+        "test_acc": (1, "test", "tab:orange", "--"),
+    }
+
+    def __init__(self, epochs: int, title: str = "", min_interval: float = 1.0, enabled: bool | None = None) -> None:
+        self.enabled = in_notebook() if enabled is None else enabled
+        self.min_interval = min_interval
+        self.points: dict[str, list[tuple[float, float]]] = {key: [] for key in self._STYLE}
+        self.epochs, self.title = epochs, title
+        self.fig: Figure | None = None  # made on the first draw: a run outside a notebook never pays for it
+        self._handle = None
+        self._last_draw = 0.0
+
+    def figure(self) -> Figure:
+        """The figure with the points so far (made on first use)."""
+        if self.fig is None:
+            self.fig = _new_figure(figsize=(7.5, 2.8), dpi=90, layout="constrained")
+            axes = self.fig.subplots(1, 2)
+            self.lines = {}
+            for key, (panel, label, color, style) in self._STYLE.items():
+                marker = "." if "test" in key else None
+                (self.lines[key],) = axes[panel].plot([], [], style, color=color, label=label, marker=marker)
+            for ax, ylabel in zip(axes, ("loss (cross-entropy)", "accuracy")):
+                ax.set_xlim(0, max(self.epochs, 1))
+                ax.set_xlabel("epoch")
+                ax.set_ylabel(ylabel)
+                ax.grid(alpha=0.3)
+                ax.legend(loc="upper right" if ylabel.startswith("loss") else "lower right", fontsize=8)
+            axes[1].set_ylim(0, 1)
+            if self.title:
+                self.fig.suptitle(self.title, fontsize=10)
+            self.axes = axes
+        for key, line in self.lines.items():
+            line.set_data([p[0] for p in self.points[key]], [p[1] for p in self.points[key]])
+        self.axes[0].relim()
+        self.axes[0].autoscale_view(scalex=False)
+        return self.fig
+
+    def add(self, x: float, **values: float) -> None:
+        """Add the point ``(x, value)`` to each named line (``train_loss``, ``test_acc``, ...); redraw if due."""
+        for key, value in values.items():
+            if key not in self.points:
+                raise ValueError(f"{key!r} is not a line of the curve; use one of {', '.join(self.points)}.")
+            if value is not None and value == value:  # skip None and NaN
+                self.points[key].append((float(x), float(value)))
+        if self.enabled and time.monotonic() - self._last_draw >= self.min_interval:
+            self.draw()
+
+    def draw(self) -> None:
+        """Redraw now (in a notebook: replace the displayed image)."""
+        if not self.enabled:
+            return
+        from IPython.display import Image, display
+
+        image = Image(data=_png(self.figure()), format="png")
+        if self._handle is None:
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)
+        self._last_draw = time.monotonic()
+
+
+def plot_history(history: pd.DataFrame, title: str = "") -> Figure:
+    """The learning curves of a finished run: loss and accuracy per epoch, train and test.
+
+    >>> history = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "test_loss": [0.9, 0.6],
+    ...                         "train_acc": [0.6, 0.8], "test_acc": [0.65, 0.78]})
+    >>> [ax.get_ylabel() for ax in plot_history(history).axes]
+    ['loss (cross-entropy)', 'accuracy']
+    """
+    curve = LiveCurve(epochs=int(history["epoch"].max()) if len(history) else 1, title=title, enabled=False)
+    for row in history.itertuples(index=False):
+        values = {k: getattr(row, k) for k in curve.points if hasattr(row, k)}
+        curve.add(float(row.epoch), **values)
+    fig = curve.figure()
+    for line in curve.lines.values():
+        line.set_marker(".")
+    return fig
+
+
+def plot_confusion(confusion: pd.DataFrame, title: str = "", normalize: bool = True) -> Figure:
+    """A confusion matrix as a heat map: true class down, predicted class across.
+
+    ``confusion`` is the table of :func:`alexnet_lib.training.confusion_matrix`; with
+    ``normalize`` each row is divided by its count, so a cell is the share of that true class.
+
+    >>> table = pd.DataFrame([[8, 2], [1, 9]], index=["cat", "dog"], columns=["cat", "dog"])
+    >>> plot_confusion(table).axes[0].get_xlabel()
+    'predicted class'
+    """
+    values = confusion.to_numpy(dtype=float)
+    if normalize:
+        sums = values.sum(axis=1, keepdims=True)
+        values = values / (sums + (sums == 0))
+    n = len(confusion)
+    side = 1.2 + 0.45 * n
+    fig = _new_figure(figsize=(side + 1.2, side), dpi=100, layout="constrained")
+    ax = fig.subplots()
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ax.set_xticks(range(n), [str(c) for c in confusion.columns], rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), [str(c) for c in confusion.index], fontsize=8)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if n <= 20:
+        raw = confusion.to_numpy()
+        for i in range(n):
+            for j in range(n):
+                ax.text(j, i, f"{raw[i, j]:,}", ha="center", va="center", fontsize=7, color="white" if values[i, j] > 0.5 else "black")
+    fig.colorbar(image, ax=ax, label="share of the true class" if normalize else "images")
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig

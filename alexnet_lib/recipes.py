@@ -1,0 +1,246 @@
+"""Training recipes: the hyperparameters that make each model learn within each run profile.
+
+A recipe is what a notebook and ``python -m alexnet_lib train MODEL`` use: the data (how many
+images, at which size, with which augmentation) and the optimisation (optimizer, learning
+rate, schedule, epochs, batch size). The ``cpu`` figures were measured on the offline subset
+of Fashion-MNIST (first 3,615 training and 1,770 test images) on a 2-core CPU, and are in
+``benchmarks/README.md``:
+
+- ``lenet`` (ReLU): about 85% test accuracy in about 10 s; the same recipe with
+  ``activation="sigmoid"`` stays near 72%: sigmoid's small gradients learn more slowly;
+- ``alexnet_cpu`` (64×64): about 87% in about a minute.
+
+Every model of :mod:`alexnet_lib.models` has a recipe: the ones above are tuned; the others
+get a generic one (SGD with momentum, one-cycle schedule) at their native input size, with the
+grey channel repeated for the colour models.
+
+>>> r = recipe("lenet", "cpu")
+>>> r.epochs, r.optimizer, r.lr, r.schedule, r.model_kwargs
+(20, 'sgd', 0.1, 'onecycle', {'activation': 'relu'})
+>>> recipe("lenet", "cpu", activation="sigmoid").model_kwargs
+{'activation': 'sigmoid'}
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .config import PROFILES, Profile, get_config
+
+__all__ = ["Recipe", "alexnet_for_profile", "recipe", "recipe_table", "train_recipe"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to train one model under one profile. Build its pieces with the methods."""
+
+    model: str
+    profile: str
+    model_kwargs: dict = field(default_factory=dict)
+    epochs: int = 10
+    batch_size: int = 128
+    optimizer: str = "sgd"
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "onecycle"
+    input_size: int | None = None  # the image side the model sees; None: the model's own
+    channels: int = 1  # 3 repeats Fashion-MNIST's grey channel for models built for colour
+    crop_padding: int = 0  # random crops after zero-padding this many pixels (0: none)
+    flip: bool = False  # random horizontal flips
+    normalize: bool = True
+    train_images: int | None = None  # leading training images (None: all)
+    test_images: int | None = None
+
+    def describe(self) -> str:
+        """The recipe in one paragraph.
+
+        >>> print(recipe("lenet", "ci").describe())
+        lenet(activation='relu') at 28×28, profile ci: first 2,000 training and first 1,000 test images, 8 epochs
+        of batches of 128, sgd (momentum 0.9) at lr 0.1 with a onecycle schedule, normalised, no augmentation
+        """
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in self.model_kwargs.items())
+        side = self.input_size or "native"
+        aug = [f"random crops (padding {self.crop_padding})"] if self.crop_padding else []
+        aug += ["horizontal flips"] if self.flip else []
+        images = replace(PROFILES[self.profile], train_images=self.train_images, test_images=self.test_images).images_text()
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        return (
+            f"{self.model}({kwargs}) at {side}×{side}, profile {self.profile}: {images}, {epochs} of "
+            f"batches of {self.batch_size}, {self.optimizer} ({self._optimizer_text()}) "
+            f"at lr {self.lr} with a {self.schedule} schedule, {'normalised' if self.normalize else 'not normalised'}, "
+            f"{' and '.join(aug) if aug else 'no augmentation'}"
+        )
+
+    def _optimizer_text(self) -> str:
+        parts = [f"momentum {self.momentum}"] if self.optimizer == "sgd" else []
+        parts += [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
+        return ", ".join(parts) or "default settings"
+
+    def build_model(self, seed: int | None = 0) -> nn.Module:
+        """The model, built by ``alexnet_lib.models.get`` for 10 classes and this input size."""
+        from . import models
+
+        return models.get(self.model, **self.full_model_kwargs(), seed=seed)
+
+    def full_model_kwargs(self) -> dict:
+        """The arguments the model is built with (those of ``models.get``, less the seed)."""
+        from . import models
+
+        accepted = inspect.signature(models._REGISTRY[self.model]).parameters
+        kwargs = {"num_classes": 10} if "num_classes" in accepted else {}
+        if self.input_size is not None and "input_size" in accepted:
+            kwargs["input_size"] = self.input_size
+        kwargs.update(self.model_kwargs)
+        return kwargs
+
+    def loaders(self, device: str | torch.device | None = None, seed: int = 0, root: str | Path | None = None):
+        """Fashion-MNIST's loaders for this recipe (:func:`alexnet_lib.loaders.fashion_mnist_loaders`)."""
+        from .loaders import fashion_mnist_loaders
+
+        side = self.input_size
+        return fashion_mnist_loaders(
+            self.batch_size,
+            resize=side if side not in (None, 28) else None,
+            subset=(self.train_images, self.test_images),
+            crop=(side or 28) if self.crop_padding else None,
+            padding=self.crop_padding,
+            flip=self.flip,
+            normalize=self.normalize,
+            channels=self.channels if self.channels != 1 else None,
+            device=device,
+            seed=seed,
+            root=root,
+        )
+
+    def fit_kwargs(self) -> dict:
+        """The keyword arguments of :func:`alexnet_lib.training.fit` (without model and data)."""
+        return {
+            "epochs": self.epochs,
+            "optimizer": self.optimizer,
+            "lr": self.lr,
+            "momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+            "schedule": self.schedule,
+        }
+
+
+# Tuned recipes: (model, profile) -> changes to the profile's defaults. Measured figures are in
+# benchmarks/README.md (section bench_training.py, "Recipes").
+_LENET = {"model_kwargs": {"activation": "relu"}, "input_size": 28, "lr": 0.1, "weight_decay": 0.0}
+_TUNED: dict[tuple[str, str], dict] = {
+    ("lenet", "ci"): {**_LENET, "epochs": 8},
+    ("lenet", "cpu"): {**_LENET, "epochs": 20},
+    ("lenet", "gpu"): {**_LENET, "epochs": 20},
+    ("alexnet_cpu", "ci"): {"epochs": 4, "input_size": 64},
+    ("alexnet_cpu", "cpu"): {"epochs": 20, "input_size": 64, "flip": True},
+    ("alexnet_cpu", "gpu"): {"epochs": 20, "input_size": 64, "flip": True},
+    ("alexnet_d2l", "ci"): {"epochs": 1, "lr": 0.01, "batch_size": 64, "input_size": 224},
+    ("alexnet_d2l", "cpu"): {"epochs": 10, "lr": 0.01, "input_size": 224},
+    ("alexnet_d2l", "gpu"): {"epochs": 10, "lr": 0.01, "input_size": 224, "flip": True},
+}
+
+
+def alexnet_for_profile(profile: str | Profile | None = None) -> str:
+    """The AlexNet a profile trains: the book's at 224×224 on a GPU, the CPU-scale one at 64×64 elsewhere.
+
+    >>> alexnet_for_profile("gpu"), alexnet_for_profile("cpu")
+    ('alexnet_d2l', 'alexnet_cpu')
+    """
+    p = _profile(profile)
+    return "alexnet_d2l" if p.alexnet_input >= 224 else "alexnet_cpu"
+
+
+def _profile(profile: str | Profile | None) -> Profile:
+    if profile is None:
+        return get_config().profile
+    if isinstance(profile, Profile):
+        return profile
+    if profile not in PROFILES:
+        raise ValueError(f"profile={profile!r} is not a profile; choose one of {', '.join(PROFILES)}.")
+    return PROFILES[profile]
+
+
+def recipe(model_name: str, profile: str | Profile | None = None, **model_kwargs: object) -> Recipe:
+    """The recipe for ``model_name`` under ``profile`` (default: the active one); ``model_kwargs`` change the model.
+
+    >>> recipe("alexnet_cpu", "cpu").input_size, recipe("torchvision_alexnet", "ci").channels, recipe("alexnet", "ci").channels
+    (64, 3, 1)
+    >>> recipe("resnet50")
+    Traceback (most recent call last):
+    ...
+    ValueError: no model named 'resnet50'; registered models: ...
+    """
+    from . import models
+
+    if model_name not in models.list_models():
+        raise ValueError(f"no model named {model_name!r}; registered models: {', '.join(models.list_models())}")
+    p = _profile(profile)
+    base = Recipe(
+        model=model_name,
+        profile=p.name,
+        epochs=p.epochs,
+        batch_size=p.batch_size,
+        train_images=p.train_images,
+        test_images=p.test_images,
+    )
+    tuned = _TUNED.get((model_name, p.name))
+    if tuned is None:  # a generic recipe at the model's native size, for one grey channel where it can be built so
+        accepted = inspect.signature(models._REGISTRY[model_name]).parameters
+        grey = {"in_channels": 1} if "in_channels" in accepted else {}
+        with torch.device("meta"):  # only the input size is needed: no memory, no initialisation cost
+            built = models.get(model_name, **({"num_classes": 10} if "num_classes" in accepted else {}), **grey)
+        channels, side, _ = built.input_size
+        tuned = {"lr": 0.01, "input_size": side, "channels": channels, "model_kwargs": grey}
+    result = replace(base, **tuned)
+    if model_kwargs:
+        result = replace(result, model_kwargs={**result.model_kwargs, **model_kwargs})
+    return result
+
+
+def train_recipe(
+    model_name: str,
+    profile: str | Profile | None = None,
+    *,
+    epochs: int | None = None,
+    device: str | torch.device | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    plot: bool | None = None,
+    root: str | Path | None = None,
+    **model_kwargs: object,
+) -> tuple[nn.Module, pd.DataFrame, Recipe]:
+    """Build the model, the data and train them by the recipe; return model, history and recipe.
+
+    ``epochs`` overrides the recipe's. The model is built with ``seed`` and trained with it,
+    so a run is reproducible on a CPU.
+    """
+    from .training import fit
+
+    r = recipe(model_name, profile, **model_kwargs)
+    if epochs is not None:
+        r = replace(r, epochs=epochs)
+    data = r.loaders(device=device, seed=seed, root=root)
+    model = r.build_model(seed=seed)
+    history = fit(model, data, device=device, seed=seed, progress=progress, plot=plot, **r.fit_kwargs())
+    history.attrs["recipe"] = r.describe()
+    return model, history, r
+
+
+def recipe_table(profile: str | Profile | None = None) -> pd.DataFrame:
+    """The tuned recipes of a profile, one row per model.
+
+    >>> table = recipe_table("cpu")
+    >>> list(table.index), int(table.loc["alexnet_cpu", "epochs"]), float(table.loc["alexnet_cpu", "lr"])
+    (['lenet', 'alexnet_cpu', 'alexnet_d2l'], 20, 0.05)
+    """
+    p = _profile(profile)
+    rows = {name: asdict(recipe(name, p)) for (name, prof) in _TUNED if prof == p.name}
+    table = pd.DataFrame.from_dict(rows, orient="index").drop(columns=["model", "profile"])
+    return table

@@ -1,0 +1,797 @@
+"""Training: ``fit`` a model, ``evaluate`` it, save and load checkpoints, see which classes it confuses.
+
+:func:`fit` is the loop every notebook uses. It takes any model and any pair of iterables of
+``(X, y)`` batches (our :class:`alexnet_lib.loaders.DataLoaders`, or Dive into Deep
+Learning's and PyTorch's ``DataLoader``), and returns the history as a DataFrame, one row per
+epoch: loss, train and test accuracy, seconds, images per second. On the way it shows
+progress bars (``tqdm.auto``: widgets in a notebook, text in a terminal) and, in a
+notebook, a live learning curve (:class:`alexnet_lib.plots.LiveCurve`).
+
+Speed comes from choosing the arithmetic per device (:func:`choose_precision`):
+
+========  ================================================  ==================
+device    mixed precision (``amp="auto"``)                  ``channels_last``
+========  ================================================  ==================
+CUDA      bf16 autocast where the GPU has bf16 (Ampere and  on
+          later), else fp16 autocast with a ``GradScaler``
+CPU       bf16 autocast when the CPU has bf16 instructions  on
+          (``avx512_bf16`` or AMX), else float32
+MPS       float32                                           off
+========  ================================================  ==================
+
+On the 2-core AMD EPYC (Zen 4, ``avx512_bf16``) CI machine bf16 and channels_last together
+train LeNet about 1.3x and the AlexNets about 2x faster than float32; bf16 alone slows LeNet
+down (``benchmarks/README.md``, ``bench_training.py --sweep``).
+Autocast keeps the weights and the optimizer in float32; ``amp=False`` and
+``channels_last=False`` switch both off. Evaluation runs under ``torch.inference_mode``.
+
+Reproducibility: ``fit(..., seed=0)`` seeds dropout and the shuffling and augmentation of our
+loaders (without touching PyTorch's global random state outside the call); build the model
+with a seed too (``models.get(name, seed=0)``) and two runs on a CPU give the same history.
+
+Ctrl-C (``KeyboardInterrupt``) stops training cleanly: ``fit`` returns the history so far
+(the interrupted epoch's row holds the batches it finished) and the model keeps its weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+import torch
+from torch import nn
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "Checkpoint",
+    "Precision",
+    "choose_precision",
+    "confusion_matrix",
+    "cpu_has_native_bf16",
+    "evaluate",
+    "fit",
+    "format_history",
+    "load_checkpoint",
+    "make_optimizer",
+    "most_confused",
+    "predict",
+    "resolve_device",
+    "save_checkpoint",
+]
+
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "images", "seconds", "images_per_s"]
+_CHECKPOINT_FORMAT = "alexnet_lib checkpoint 1"
+
+
+# ---------------------------------------------------------------------------------------------
+# Device and arithmetic
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """The device to train on: ``device``, or the best available (CUDA, then MPS, then CPU).
+
+    >>> resolve_device("cpu"), resolve_device(None).type in {"cuda", "mps", "cpu"}
+    (device(type='cpu'), True)
+    """
+    from .config import available_device
+
+    if device is None:
+        return torch.device(available_device())
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            f"device={str(device)!r} was asked for but PyTorch sees no CUDA GPU here; use device='cpu' (or None to choose)."
+        )
+    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise ValueError(f"device='mps' was asked for but this PyTorch has no MPS (Apple GPU) support here; use device='cpu'.")
+    return device
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (x86 ``avx512_bf16`` or AMX, Arm ``bf16``).
+
+    Only then does bf16 autocast speed training up; elsewhere oneDNN emulates bf16 and it can
+    be slower than float32.
+
+    >>> isinstance(cpu_has_native_bf16(), bool)
+    True
+    """
+    get_capability = getattr(getattr(torch._C, "_cpu", None), "_get_cpu_capability", None)
+    if get_capability is not None:
+        try:
+            capability = get_capability()
+            if any(capability.get(k) for k in ("avx512_bf16", "amx_bf16")):
+                return True
+        except Exception:  # a private API: never let it break training
+            pass
+    try:
+        flags = Path("/proc/cpuinfo").read_text().split()
+    except OSError:
+        return False
+    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16", "bf16"))
+
+
+@dataclass(frozen=True)
+class Precision:
+    """The arithmetic of a run: autocast dtype (None: float32), loss scaling, memory format."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    scaler: bool
+    channels_last: bool
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast context for forward passes (a no-op for float32)."""
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+
+    def describe(self) -> str:
+        """In words, e.g. ``'bf16 autocast, channels_last'``.
+
+        >>> Precision(torch.device("cpu"), None, False, False).describe()
+        'float32, contiguous'
+        """
+        short = {torch.bfloat16: "bf16", torch.float16: "fp16"}
+        amp = "float32" if self.amp_dtype is None else f"{short.get(self.amp_dtype, str(self.amp_dtype))} autocast"
+        if self.scaler:
+            amp += " + GradScaler"
+        return f"{amp}, {'channels_last' if self.channels_last else 'contiguous'}"
+
+
+def choose_precision(device: str | torch.device, amp: bool | str = "auto", channels_last: bool | str = "auto") -> Precision:
+    """The arithmetic for ``device`` (the rules are in the module docstring).
+
+    ``amp``: ``"auto"``, ``True`` (the device's mixed precision), ``False`` (float32), or
+    ``"bf16"``/``"fp16"``. ``channels_last``: ``"auto"``, ``True`` or ``False``.
+
+    >>> choose_precision("cpu", amp=False, channels_last=False).describe()
+    'float32, contiguous'
+    >>> choose_precision("cpu", amp="bf16").describe()
+    'bf16 autocast, channels_last'
+    """
+    device = torch.device(device)
+    kind = device.type
+    choices = {"auto", True, False, "bf16", "fp16"}
+    if amp not in choices or (isinstance(amp, int) and not isinstance(amp, bool)):
+        raise ValueError(f"amp={amp!r} should be 'auto', True, False, 'bf16' or 'fp16'.")
+    if channels_last not in ("auto", True, False):
+        raise ValueError(f"channels_last={channels_last!r} should be 'auto', True or False.")
+    dtype: torch.dtype | None
+    if amp is False:
+        dtype = None
+    elif amp == "bf16":
+        dtype = torch.bfloat16
+    elif amp == "fp16":
+        if kind != "cuda":
+            raise ValueError(f"amp='fp16' needs a CUDA GPU (it is on {kind}); use amp='bf16' or amp=False.")
+        dtype = torch.float16
+    elif kind == "cuda":
+        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    elif kind == "cpu":
+        dtype = torch.bfloat16 if (amp is True or cpu_has_native_bf16()) else None
+    elif amp is True:
+        raise ValueError(f"mixed precision on {kind} is not supported by this trainer; use amp=False (float32).")
+    else:
+        dtype = None
+    memory = kind in ("cuda", "cpu") if channels_last == "auto" else bool(channels_last)
+    return Precision(device=device, amp_dtype=dtype, scaler=dtype == torch.float16, channels_last=memory)
+
+
+def _to_device(x: torch.Tensor, y: torch.Tensor, precision: Precision) -> tuple[torch.Tensor, torch.Tensor]:
+    x = x.to(precision.device, non_blocking=True)
+    if precision.channels_last and x.dim() == 4:
+        x = x.contiguous(memory_format=torch.channels_last)
+    return x, y.to(precision.device, non_blocking=True)
+
+
+def _grad_scaler(device: torch.device):
+    """A loss scaler for fp16 training (``torch.amp.GradScaler``; ``torch.cuda.amp`` before torch 2.3)."""
+    if hasattr(torch.amp, "GradScaler"):
+        return torch.amp.GradScaler(device.type)
+    return torch.cuda.amp.GradScaler()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Seed PyTorch's generators for the block and restore them after (nothing if seed is None)."""
+    if seed is None:
+        yield
+        return
+    devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def _cudnn_autotune(device: torch.device) -> Iterator[None]:
+    """Let cuDNN pick the fastest convolution algorithms for the block (CUDA only), then restore."""
+    if device.type != "cuda":
+        yield
+        return
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = True
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+# ---------------------------------------------------------------------------------------------
+# Optimizers and schedules
+
+_DEFAULT_LR = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
+
+
+def make_optimizer(
+    name: str, params: Iterable[torch.nn.Parameter], lr: float | None = None, momentum: float = 0.9, weight_decay: float = 0.0
+) -> torch.optim.Optimizer:
+    """``'sgd'`` (with ``momentum``), ``'adam'`` or ``'adamw'`` over ``params``; ``lr=None``: 0.05 for SGD, 0.001 for Adam.
+
+    >>> make_optimizer("sgd", nn.Linear(2, 2).parameters())
+    SGD (... lr: 0.05 ... momentum: 0.9 ...)
+    """
+    key = name.lower()
+    if key not in _DEFAULT_LR:
+        raise ValueError(f"optimizer={name!r} is not one of {', '.join(map(repr, _DEFAULT_LR))}; or pass a torch.optim.Optimizer.")
+    lr = _DEFAULT_LR[key] if lr is None else lr
+    if not lr > 0:
+        raise ValueError(f"lr={lr!r} should be a positive learning rate.")
+    if key == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    cls = torch.optim.Adam if key == "adam" else torch.optim.AdamW
+    return cls(params, lr=lr, weight_decay=weight_decay)
+
+
+def _make_schedule(schedule: str, optimizer: torch.optim.Optimizer, total_steps: int):
+    if schedule == "constant":
+        return None
+    if schedule == "onecycle":
+        max_lr = [group["lr"] for group in optimizer.param_groups]
+        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=max_lr, total_steps=max(total_steps, 1), cycle_momentum=False)
+    if schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(total_steps, 1))
+    raise ValueError(f"schedule={schedule!r} should be 'constant', 'onecycle' or 'cosine'.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Evaluation
+
+
+def _split_data(data) -> tuple[Iterable, Iterable | None]:
+    if hasattr(data, "train") and hasattr(data, "test"):
+        return data.train, data.test
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0], data[1]
+    raise ValueError(
+        f"data should be the pair (train batches, test batches), e.g. fashion_mnist_loaders(...) or "
+        f"(train_iter, test_iter); got {type(data).__name__}. Use (train_iter, None) to train without testing."
+    )
+
+
+def _run_eval(
+    model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Callable, max_batches: int | None = None
+) -> tuple[float, float, int]:
+    """Mean loss, accuracy and image count of ``model`` on ``loader`` (inference mode, eval mode)."""
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=precision.device)
+    correct = torch.zeros((), device=precision.device, dtype=torch.int64)
+    seen = 0
+    try:
+        with torch.inference_mode(), precision.autocast():
+            for i, (x, y) in enumerate(loader):
+                if max_batches is not None and i >= max_batches:
+                    break
+                x, y = _to_device(x, y, precision)
+                out = model(x)
+                loss_sum += loss_fn(out.float(), y) * len(y)
+                correct += (out.argmax(1) == y).sum()
+                seen += len(y)
+    finally:
+        model.train(was_training)
+    if seen == 0:
+        return math.nan, math.nan, 0
+    return loss_sum.item() / seen, correct.item() / seen, seen
+
+
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    *,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+    channels_last: bool | str = "auto",
+    loss_fn: Callable | None = None,
+    max_batches: int | None = None,
+) -> dict[str, float]:
+    """Loss, accuracy, images and images per second of ``model`` on ``loader``, under ``torch.inference_mode``.
+
+    ``device=None`` uses the device the model's parameters are on.
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> batches = [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))]
+    >>> result = evaluate(model, batches, amp=False)
+    >>> result["images"], 0 <= result["acc"] <= 1
+    (3, True)
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    precision = choose_precision(device, amp, channels_last)
+    if precision.channels_last:
+        model.to(memory_format=torch.channels_last)
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    start = time.perf_counter()
+    loss, acc, seen = _run_eval(model, loader, precision, loss_fn, max_batches)
+    _sync(precision.device)
+    seconds = time.perf_counter() - start
+    return {"loss": loss, "acc": acc, "images": seen, "seconds": seconds, "images_per_s": seen / seconds if seconds else math.nan}
+
+
+def predict(
+    model: nn.Module,
+    loader: Iterable,
+    *,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+    max_batches: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The predicted and the true class of every image of ``loader``, as two int64 CPU tensors.
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> predicted, true = predict(model, [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))], amp=False)
+    >>> predicted.shape, true.tolist()
+    (torch.Size([3]), [0, 1, 0])
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    precision = choose_precision(device, amp, channels_last=False)
+    was_training = model.training
+    model.eval()
+    predicted, true = [], []
+    try:
+        with torch.inference_mode(), precision.autocast():
+            for i, (x, y) in enumerate(loader):
+                if max_batches is not None and i >= max_batches:
+                    break
+                x, y = _to_device(x, y, precision)
+                predicted.append(model(x).argmax(1).cpu())
+                true.append(y.cpu())
+    finally:
+        model.train(was_training)
+    if not true:
+        return torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64)
+    return torch.cat(predicted), torch.cat(true)
+
+
+def confusion_matrix(
+    model: nn.Module,
+    data,
+    classes: tuple[str, ...] | list[str] | None = None,
+    *,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+) -> pd.DataFrame:
+    """How often each true class (rows) was predicted as each class (columns), on the test batches.
+
+    ``data`` is a loader of ``(X, y)`` batches, or :class:`~alexnet_lib.loaders.DataLoaders`
+    (its ``test`` loader and its ``classes`` are used).
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> batches = [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))]
+    >>> table = confusion_matrix(model, batches, classes=["a", "b"], amp=False)
+    >>> table.shape, int(table.to_numpy().sum())
+    ((2, 2), 3)
+    """
+    if hasattr(data, "test") and hasattr(data, "classes"):
+        classes = data.classes if classes is None else classes
+        data = data.test
+    predicted, true = predict(model, data, device=device, amp=amp)
+    n = len(classes) if classes is not None else int(max(predicted.max(), true.max()) + 1) if len(true) else 0
+    counts = torch.bincount(true * n + predicted, minlength=n * n).reshape(n, n) if n else torch.zeros(0, 0, dtype=torch.int64)
+    names = list(classes) if classes is not None else list(range(n))
+    table = pd.DataFrame(counts.numpy(), index=pd.Index(names, name="true"), columns=pd.Index(names, name="predicted"))
+    return table
+
+
+def most_confused(confusion: pd.DataFrame, k: int = 5) -> pd.DataFrame:
+    """The ``k`` largest off-diagonal cells: which true class is most often taken for which.
+
+    ``share`` is the fraction of that true class's images given the wrong class.
+
+    >>> table = pd.DataFrame([[8, 2, 0], [5, 5, 0], [0, 1, 9]], index=list("abc"), columns=list("abc"))
+    >>> most_confused(table, k=2)
+      true predicted  count  share
+    0    b         a      5    0.5
+    1    a         b      2    0.2
+    """
+    values = confusion.to_numpy()
+    totals = values.sum(axis=1)
+    rows = [
+        (confusion.index[i], confusion.columns[j], int(values[i, j]), values[i, j] / totals[i] if totals[i] else math.nan)
+        for i in range(values.shape[0])
+        for j in range(values.shape[1])
+        if i != j and values[i, j] > 0
+    ]
+    rows.sort(key=lambda r: (-r[2], -r[3]))
+    return pd.DataFrame(rows[:k], columns=["true", "predicted", "count", "share"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The training loop
+
+
+@dataclass
+class _EpochTotals:
+    """Running sums of one training epoch, kept on the device to avoid a sync per batch."""
+
+    device: torch.device
+    loss_sum: torch.Tensor = field(init=False)
+    correct: torch.Tensor = field(init=False)
+    seen: int = 0
+    batches: int = 0
+
+    def __post_init__(self) -> None:
+        self.loss_sum = torch.zeros((), device=self.device)
+        self.correct = torch.zeros((), device=self.device, dtype=torch.int64)
+
+    def add(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
+        n = len(y)
+        self.loss_sum += loss.detach().float() * n
+        self.correct += (out.detach().argmax(1) == y).sum()
+        self.seen += n
+        self.batches += 1
+
+    def means(self) -> tuple[float, float]:
+        if self.seen == 0:
+            return math.nan, math.nan
+        return self.loss_sum.item() / self.seen, self.correct.item() / self.seen
+
+
+def _model_name(model: nn.Module) -> str:
+    return getattr(model, "model_name", type(model).__name__)
+
+
+def _num_batches(loader: Iterable, max_batches: int | None) -> int | None:
+    try:
+        n = len(loader)  # type: ignore[arg-type]
+    except TypeError:
+        return max_batches
+    return n if max_batches is None else min(n, max_batches)
+
+
+def fit(
+    model: nn.Module,
+    data,
+    epochs: int,
+    optimizer: str | torch.optim.Optimizer = "sgd",
+    lr: float | None = None,
+    *,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+    schedule: str = "constant",
+    loss_fn: Callable | None = None,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+    channels_last: bool | str = "auto",
+    seed: int | None = None,
+    progress: bool = True,
+    plot: bool | None = None,
+    max_batches: int | None = None,
+) -> pd.DataFrame:
+    """Train ``model`` on ``data`` for ``epochs`` epochs and return the history, one row per epoch.
+
+    ``data`` is ``(train, test)``: :class:`~alexnet_lib.loaders.DataLoaders`, or any two
+    iterables of ``(X, y)`` batches (``test`` may be None). ``optimizer`` is ``'sgd'`` (with
+    ``momentum``), ``'adam'``, ``'adamw'`` (built with ``lr`` and ``weight_decay``) or a
+    ``torch.optim.Optimizer`` over the model's parameters; ``schedule`` changes the learning
+    rate every batch (``'constant'``, ``'onecycle'``, ``'cosine'``). ``device=None`` picks
+    CUDA, MPS or CPU; ``amp`` and ``channels_last`` are explained in the module docstring;
+    ``seed`` makes dropout and our loaders' shuffling reproducible. ``progress`` shows
+    progress bars, ``plot`` the live learning curve (None: in notebooks only).
+    ``max_batches`` caps the training batches per epoch (a quick check).
+
+    The model is trained in place (moved to ``device``, and to the channels_last memory format
+    where that is used) and left in eval mode. The history has the columns of
+    ``HISTORY_COLUMNS``: mean training loss and accuracy over the epoch's batches (as the
+    weights change, like Dive into Deep Learning's), test loss and accuracy after the epoch,
+    the learning rate at its end, the training images of the epoch, the epoch's seconds
+    (training and test) and the training images per second (data pipeline included, testing
+    not). ``history.attrs`` records the model, device, precision and whether the run was
+    interrupted. On Ctrl-C the history so far is returned, the interrupted epoch with the
+    batches it finished and no test figures.
+
+    >>> from alexnet_lib.loaders import BatchLoader
+    >>> images, labels = torch.randint(0, 256, (64, 8, 8), dtype=torch.uint8), torch.arange(64) % 2
+    >>> data = BatchLoader(images, labels, 16, shuffle=True), BatchLoader(images, labels, 32)
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(64, 2))
+    >>> history = fit(model, data, epochs=2, lr=0.1, seed=0, progress=False)
+    >>> list(history.columns) == HISTORY_COLUMNS, len(history), history.attrs["interrupted"]
+    (True, 2, False)
+    """
+    from tqdm.auto import tqdm
+
+    from .plots import LiveCurve
+
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs={epochs!r} should be a whole number >= 1.")
+    if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 1):
+        raise ValueError(f"max_batches={max_batches!r} should be a whole number >= 1 (or None for all batches).")
+    train_iter, test_iter = _split_data(data)
+    device = resolve_device(device)
+    precision = choose_precision(device, amp, channels_last)
+    model.to(device)
+    if precision.channels_last:
+        model.to(memory_format=torch.channels_last)
+    if isinstance(optimizer, str):
+        opt = make_optimizer(optimizer, model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    elif isinstance(optimizer, torch.optim.Optimizer):
+        if lr is not None:
+            raise ValueError(
+                f"lr={lr} is for an optimizer given by name; set the learning rate of your {type(optimizer).__name__} itself."
+            )
+        opt = optimizer
+    else:
+        raise ValueError(f"optimizer should be 'sgd', 'adam', 'adamw' or a torch.optim.Optimizer; got {optimizer!r}.")
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    batches_per_epoch = _num_batches(train_iter, max_batches)
+    if schedule != "constant" and batches_per_epoch is None:
+        raise ValueError(
+            f"schedule={schedule!r} needs the number of batches per epoch, but the training batches have no len(); "
+            "give max_batches or use schedule='constant'."
+        )
+    sched = _make_schedule(schedule, opt, epochs * (batches_per_epoch or 1))
+    scaler = _grad_scaler(device) if precision.scaler else None
+    name = _model_name(model)
+    curve = LiveCurve(epochs, title=f"{name}: {precision.describe()} on {device}", enabled=plot)
+
+    rows: list[dict[str, float]] = []
+    interrupted = testing = False
+    totals = _EpochTotals(device)
+    epoch = 0
+    # One bar for the whole run (one output in a notebook, not one per epoch).
+    bar = tqdm(
+        total=epochs * batches_per_epoch if batches_per_epoch else None, desc=name, unit="batch",
+        disable=not progress, dynamic_ncols=True,
+    )
+    run_start = time.perf_counter()
+    with _seeded(seed, device), _cudnn_autotune(device):
+        try:
+            for epoch in range(epochs):
+                if hasattr(train_iter, "set_epoch"):
+                    train_iter.set_epoch(epoch, seed)
+                model.train()
+                totals = _EpochTotals(device)
+                bar.set_description(f"{name} epoch {epoch + 1}/{epochs}", refresh=False)
+                start = last_report = time.perf_counter()
+                for i, (x, y) in enumerate(train_iter):
+                    if max_batches is not None and i >= max_batches:
+                        break
+                    x, y = _to_device(x, y, precision)
+                    with precision.autocast():
+                        out = model(x)
+                        loss = loss_fn(out, y)
+                    opt.zero_grad(set_to_none=True)
+                    if scaler is not None:
+                        scaler.scale(loss).backward()
+                        scaler.step(opt)
+                        scaler.update()
+                    else:
+                        loss.backward()
+                        opt.step()
+                    if sched is not None:
+                        sched.step()
+                    totals.add(loss, out, y)
+                    bar.update(1)
+                    now = time.perf_counter()
+                    if now - last_report > 0.5 and (progress or curve.enabled):
+                        last_report = now
+                        train_loss, train_acc = totals.means()
+                        bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{train_acc:.3f}", refresh=False)
+                        fraction = totals.batches / batches_per_epoch if batches_per_epoch else 1.0
+                        curve.add(epoch + fraction, train_loss=train_loss, train_acc=train_acc)
+                _sync(device)
+                train_seconds = time.perf_counter() - start
+                train_loss, train_acc = totals.means()
+                images = totals.seen
+                totals = _EpochTotals(device)  # this epoch is recorded below; an interrupt in testing adds no partial row
+                row = {
+                    "epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc, "test_loss": math.nan, "test_acc": math.nan,
+                    "lr": opt.param_groups[0]["lr"], "images": images, "seconds": train_seconds,
+                    "images_per_s": images / train_seconds if train_seconds else math.nan,
+                }
+                rows.append(row)
+                if test_iter is not None:
+                    testing = True
+                    row["test_loss"], row["test_acc"], _ = _run_eval(model, test_iter, precision, loss_fn)
+                    testing = False
+                row["seconds"] = time.perf_counter() - start
+                bar.set_postfix(loss=f"{train_loss:.3f}", train_acc=f"{train_acc:.3f}", test_acc=f"{row['test_acc']:.3f}")
+                curve.add(epoch + 1, **{k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")})
+                curve.draw()
+        except KeyboardInterrupt:
+            interrupted = True
+            if totals.batches:
+                _sync(device)
+                seconds = time.perf_counter() - start
+                train_loss, train_acc = totals.means()
+                rows.append({
+                    "epoch": epoch + 1, "train_loss": train_loss, "train_acc": train_acc, "test_loss": math.nan, "test_acc": math.nan,
+                    "lr": opt.param_groups[0]["lr"], "images": totals.seen, "seconds": seconds, "images_per_s": totals.seen / seconds,
+                })
+            if testing:
+                where, last = f"while testing after epoch {epoch + 1} of {epochs}", "without test figures"
+            elif totals.batches:
+                where = f"in epoch {epoch + 1} of {epochs} after {totals.batches} of {batches_per_epoch} batches"
+                last = "partial: its training figures cover those batches, no test figures"
+            else:
+                where, last = f"before epoch {epoch + 1} of {epochs} started", "the last complete epoch"
+            print(
+                f"Training stopped by KeyboardInterrupt {where}. The model keeps the weights it has; "
+                f"the history holds {len(rows)} row(s)" + (f", the last one {last}." if rows else ".")
+            )
+        finally:
+            bar.close()
+            model.eval()
+    if curve.enabled:
+        curve.draw()
+    history = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    history[["epoch", "images"]] = history[["epoch", "images"]].astype(int)
+    history.attrs.update(
+        model=name, device=str(device), precision=precision.describe(), interrupted=interrupted,
+        seconds=time.perf_counter() - run_start, optimizer=type(opt).__name__, schedule=schedule, seed=seed,
+    )
+    return history
+
+
+def format_history(history: pd.DataFrame) -> str:
+    """The history as a text table: losses to 3 decimals, accuracies in %, speeds with thousands separators, ``-`` where missing.
+
+    >>> history = pd.DataFrame([[1, 0.61234, 0.7712, 0.5, 0.8, 0.1, 3615, 1.23, 3012.5]], columns=HISTORY_COLUMNS)
+    >>> print(format_history(history))
+     epoch  train_loss  train_acc  test_loss  test_acc  lr  images  seconds  images/s
+         1       0.612      77.1%      0.500     80.0%  0.1   3,615      1.2     3,012
+    """
+    def pct(v: float) -> str:
+        return "" if v != v else f"{100 * v:.1f}%"
+
+    def num(digits: int) -> Callable[[float], str]:
+        return lambda v: "" if v != v else f"{v:,.{digits}f}"
+
+    table = history.rename(columns={"images_per_s": "images/s"})
+    formatters = {
+        "train_loss": num(3), "test_loss": num(3), "train_acc": pct, "test_acc": pct, "lr": lambda v: f"{v:.3g}",
+        "images": lambda v: f"{int(v):,}", "seconds": num(1), "images/s": num(0),
+    }
+    return table.to_string(index=False, na_rep="-", formatters={k: f for k, f in formatters.items() if k in table.columns})
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoints
+
+
+def _plain(name: str, value: object) -> object:
+    """``value`` as plain Python values and tensors, which ``torch.load(weights_only=True)`` accepts; else a ValueError."""
+    if value is None or type(value) in (str, int, float, bool) or isinstance(value, torch.Tensor):
+        return value
+    for kind in (bool, int, float, str):  # subclasses (torch's version string, numpy scalars) as the plain type
+        if isinstance(value, kind):
+            return kind(value)
+    if hasattr(value, "item") and getattr(value, "shape", None) == ():  # numpy scalars
+        return _plain(name, value.item())
+    if isinstance(value, (list, tuple)):
+        return type(value)(_plain(name, v) for v in value)
+    if isinstance(value, dict):
+        return {_plain(name, k): _plain(name, v) for k, v in value.items()}
+    raise ValueError(
+        f"{name}={value!r} ({type(value).__name__}) cannot go into a checkpoint that loads with weights_only=True; "
+        "use str, int, float, bool, None, or lists and dicts of them."
+    )
+
+
+def save_checkpoint(
+    path: str | Path,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer | None = None,
+    history: pd.DataFrame | None = None,
+    **meta: object,
+) -> Path:
+    """Save the model's weights (and optimizer state, history and ``meta``) to ``path``; return the path.
+
+    Everything is stored as tensors and plain Python values, so :func:`load_checkpoint` can
+    read it with ``torch.load(weights_only=True)``, which runs no code from the file. The
+    model's registered name goes in ``meta['model_name']``; give ``model_kwargs=...`` (the
+    arguments of ``models.get``) to let ``load_checkpoint`` rebuild the model by itself.
+    """
+    path = Path(path)
+    meta = {key: _plain(key, value) for key, value in meta.items()}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    payload: dict[str, object] = {
+        "format": _CHECKPOINT_FORMAT,
+        "model_state": state,
+        "meta": {"model_name": str(_model_name(model)), "torch": str(torch.__version__), **meta},
+    }
+    if optimizer is not None:
+        payload["optimizer_state"] = optimizer.state_dict()
+    if history is not None:
+        payload["history"] = {
+            "columns": [str(c) for c in history.columns],
+            "rows": [list(_plain("history", tuple(row))) for row in history.itertuples(index=False)],
+            "attrs": {str(k): _plain(f"history.attrs[{k!r}]", v) for k, v in history.attrs.items()},
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(payload, path)
+    return path
+
+
+@dataclass
+class Checkpoint:
+    """What :func:`load_checkpoint` read: the model (if given or rebuilt), states, history and meta data."""
+
+    model: nn.Module | None
+    model_state: dict[str, torch.Tensor]
+    optimizer_state: dict | None
+    history: pd.DataFrame | None
+    meta: dict[str, object]
+
+
+def load_checkpoint(
+    path: str | Path,
+    model: nn.Module | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
+    map_location: str | torch.device = "cpu",
+) -> Checkpoint:
+    """Read a checkpoint of :func:`save_checkpoint` with ``weights_only=True`` and load it into ``model``.
+
+    Without ``model``, the model is rebuilt with ``alexnet_lib.models.get`` when the
+    checkpoint names a registered model and was saved with ``model_kwargs``. ``optimizer``
+    gets the saved optimizer state.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no checkpoint at {path}; check the path (python -m alexnet_lib train saves runs/<model>-<time>/checkpoint.pt)."
+        )
+    payload = torch.load(path, map_location=map_location, weights_only=True)
+    if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT:
+        raise ValueError(f"{path} is not a checkpoint saved by alexnet_lib.training.save_checkpoint.")
+    meta = dict(payload.get("meta", {}))
+    state = payload["model_state"]
+    if model is None and "model_kwargs" in meta:
+        from . import models
+
+        name = str(meta.get("model_name"))
+        if name in models.list_models():
+            model = models.get(name, **dict(meta["model_kwargs"]))
+    if model is not None:
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"the checkpoint {path} holds the weights of {meta.get('model_name')!r}, which do not fit this "
+                f"{_model_name(model)}: {str(exc).splitlines()[0]} Build the model the checkpoint was saved from."
+            ) from exc
+    optimizer_state = payload.get("optimizer_state")
+    if optimizer is not None:
+        if optimizer_state is None:
+            raise ValueError(f"the checkpoint {path} holds no optimizer state; save it with save_checkpoint(..., optimizer=...).")
+        optimizer.load_state_dict(optimizer_state)
+    history = None
+    if "history" in payload:
+        saved = payload["history"]
+        history = pd.DataFrame(saved["rows"], columns=saved["columns"])
+        history.attrs.update(saved.get("attrs", {}))
+    return Checkpoint(model=model, model_state=state, optimizer_state=optimizer_state, history=history, meta=meta)
