@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+import torch
+from torch import nn
+
 from .config import PROFILES, resolve_profile
 from .shapes import conv_output_size, pool_output_size
 
@@ -93,3 +97,57 @@ def check_exact_input_size(answer: int | None, out: int, k: int, s: int) -> None
     expected = (out - 1) * s + k  # the last window ends exactly at the last pixel
     assert conv_output_size(expected, k, s) == out and (expected - k) % s == 0
     check(answer, expected, hint="the windows start at 0, s, 2s, ..., (out - 1)s, and the last one is k pixels wide.")
+
+
+def check_conv_params(answer: int | None, in_channels: int, out_channels: int, k: int) -> None:
+    """Exercise: trainable parameters of a full ``k``×``k`` convolution, counted by a real ``nn.Conv2d``.
+
+    >>> check_conv_params(156, in_channels=1, out_channels=6, k=5)
+    Right: 156.
+    """
+    expected = sum(p.numel() for p in nn.Conv2d(in_channels, out_channels, k, device="meta").parameters())
+    check(answer, expected, hint="each output map has in_channels x k x k weights and one bias.")
+
+
+def check_linear_params(answer: int | None, in_features: int, out_features: int) -> None:
+    """Exercise: trainable parameters of a fully connected layer, counted by a real ``nn.Linear``.
+
+    >>> check_linear_params(48_120, in_features=400, out_features=120)
+    Right: 48,120.
+    """
+    expected = sum(p.numel() for p in nn.Linear(in_features, out_features, device="meta").parameters())
+    check(answer, expected, hint="one weight per (input, output) pair, plus one bias per output.")
+
+
+def check_largest_slope(answer: float | None, activation: str) -> None:
+    """Exercise: the largest value of an activation's derivative, measured by autograd.
+
+    >>> check_largest_slope(0.25, "sigmoid")
+    Right: 0.25.
+    """
+    from .activations import values_and_derivatives
+
+    expected = round(values_and_derivatives(activation, torch.linspace(-10, 10, 20_001))[1].max().item(), 4)
+    check(answer, expected, hint="differentiate, then find where the derivative peaks (plot it!).", tolerance=1e-3)
+
+
+def check_sigmoid_chain_bound(answer: float | None, layers: int) -> None:
+    """Exercise: the most a gradient can be multiplied by, passing back through ``layers`` sigmoids.
+
+    >>> check_sigmoid_chain_bound(0.25 ** 3, layers=3)
+    Right: 0.015625.
+    """
+    from .activations import values_and_derivatives
+
+    slope = values_and_derivatives("sigmoid", torch.zeros(1))[1].item()
+    check(answer, slope**layers, hint="each sigmoid multiplies the gradient by its slope, at most 0.25.", tolerance=1e-4 * slope**layers)
+
+
+def check_smallest_first_layer_gradient(answer: str | None, profile: pd.DataFrame) -> None:
+    """Exercise: which activation's network gets the smallest gradient in its first layer (in ``profile``).
+
+    >>> profile = pd.DataFrame({"sigmoid": [1e-8, 0.1], "relu": [1e-3, 0.1]})
+    >>> check_smallest_first_layer_gradient("sigmoid", profile)
+    Right: 'sigmoid'.
+    """
+    check(answer, str(profile.iloc[0].idxmin()), hint="read the first row of the profile (layer 1).")

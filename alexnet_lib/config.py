@@ -130,6 +130,18 @@ def default_data_root() -> Path:
     return Path.home() / ".cache" / "alexnet-lib" / "data"
 
 
+def figures_dir() -> Path:
+    """Where notebooks save their figures: ``figures/`` in the repository checkout, else ``./figures``.
+
+    >>> figures_dir().name
+    'figures'
+    """
+    repo = _PACKAGE_DIR.parent
+    folder = repo / "figures" if default_data_root() == repo / "data" else Path.cwd() / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 def resolve_profile(environ: Mapping[str, str] | None = None, device: str | None = None) -> tuple[Profile, str]:
     """The active profile and the reason it was chosen.
 

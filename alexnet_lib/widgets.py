@@ -13,9 +13,12 @@ from typing import Any
 
 import ipywidgets as w
 import matplotlib.pyplot as plt
+import pandas as pd
+import torch
 from IPython.display import Image, display
 from matplotlib.figure import Figure
 
+from .activations import ACTIVATIONS, gradient_profile, values_and_derivatives
 from .diagrams import draw_sliding_window
 from .shapes import ShapeError, explain_conv_output
 
@@ -103,3 +106,52 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
         ]
     )
     display_with_fallback(ui, *redraw())
+
+
+def _explore_activation(name: str, x: torch.Tensor, y: torch.Tensor, depth: int) -> tuple[str, str]:
+    """Text and PNG for the activation explorer: the function, its slope and its gradient profile."""
+    values, slopes = values_and_derivatives(name, torch.linspace(-6, 6, 601))
+    profiles = pd.concat(
+        {f"{name}, {init} init": gradient_profile([name], x, y, depth=depth, init=init)[name] for init in ("default", "he")},
+        axis=1,
+    )
+    fig = Figure(figsize=(10, 3.4))
+    left, right = fig.subplots(1, 2)
+    grid = torch.linspace(-6, 6, 601)
+    left.plot(grid, values, label="f(x)")
+    left.plot(grid, slopes, label="f'(x)")
+    left.set(title=f"{name} and its derivative", xlabel="input x", ylim=(-1.5, 3))
+    left.grid(alpha=0.3)
+    left.legend()
+    for column in profiles.columns:
+        right.plot(profiles.index, profiles[column], marker="o", label=column)
+    right.set(yscale="log", title=f"gradient norm per layer, {depth}-layer MLP", xlabel="layer (1 = input side)")
+    right.grid(alpha=0.3, which="both")
+    right.legend()
+    fig.tight_layout()
+    ratios = profiles.iloc[0] / profiles.iloc[-1]
+    text = "\n".join(
+        [f"{name}: largest slope {slopes.max().item():.3g}, at x = {grid[slopes.argmax()].item():.2f}"]
+        + [f"  {column}: first layer's gradient / last layer's = {ratio:.2g}" for column, ratio in ratios.items()]
+    )
+    return text, _png(fig)
+
+
+def activation_explorer(x: torch.Tensor, y: torch.Tensor, name: str = "sigmoid", depth: int = 10) -> None:
+    """Choose an activation; see it, its derivative, and the per-layer gradient norms of a deep MLP
+    using it on the batch ``(x, y)``, with PyTorch's default and with He initialisation.
+
+    Without a widget frontend the starting activation is shown as a picture and text.
+    """
+    choice = w.Dropdown(options=list(ACTIVATIONS), value=name, description="activation")
+    output = w.Output()
+
+    def redraw(change: Any = None) -> tuple[str, str]:
+        text, png = _explore_activation(choice.value, x, y, depth)
+        output.outputs = ()
+        output.append_stdout(text + "\n")
+        output.append_display_data(Image(data=base64.b64decode(png)))
+        return text, png
+
+    choice.observe(redraw, names="value")
+    display_with_fallback(w.VBox([choice, output]), *redraw())

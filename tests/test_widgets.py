@@ -73,3 +73,17 @@ def test_calculator_runs_with_colab_ipywidgets_7_7(tmp_path):
                             env={"PYTHONPATH": env_path, "PATH": "/usr/bin:/bin"}, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "= 3"
+
+
+def test_activation_explorer_shows_the_chosen_activation(monkeypatch):
+    import torch
+
+    from alexnet_lib.widgets import activation_explorer
+
+    shown = []
+    monkeypatch.setattr("alexnet_lib.widgets.display", lambda obj, raw=False: shown.append(obj))
+    torch.manual_seed(0)
+    activation_explorer(torch.rand(32, 16), torch.randint(0, 10, (32,)), name="tanh", depth=4)
+    (bundle,) = shown
+    assert bundle["text/plain"].startswith("tanh: largest slope 1, at x = 0.00")
+    assert "he init" in bundle["text/plain"] and bundle["image/png"]
