@@ -282,27 +282,37 @@ def _split_data(data) -> tuple[Iterable, Iterable | None]:
     )
 
 
-def _run_eval(
-    model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Callable, max_batches: int | None = None
-) -> tuple[float, float, int]:
-    """Mean loss, accuracy and image count of ``model`` on ``loader`` (inference mode, eval mode)."""
+def _outputs(
+    model: nn.Module, loader: Iterable, precision: Precision, max_batches: int | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(model output, labels)`` for each batch of ``loader``, in eval and inference mode.
+
+    The model's train/eval mode is restored when the batches run out or the caller stops.
+    """
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), device=precision.device)
-    correct = torch.zeros((), device=precision.device, dtype=torch.int64)
-    seen = 0
     try:
         with torch.inference_mode(), precision.autocast():
             for i, (x, y) in enumerate(loader):
                 if max_batches is not None and i >= max_batches:
                     break
                 x, y = _to_device(x, y, precision)
-                out = model(x)
-                loss_sum += loss_fn(out.float(), y) * len(y)
-                correct += (out.argmax(1) == y).sum()
-                seen += len(y)
+                yield model(x), y
     finally:
         model.train(was_training)
+
+
+def _run_eval(
+    model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Callable, max_batches: int | None = None
+) -> tuple[float, float, int]:
+    """Mean loss, accuracy and image count of ``model`` on ``loader`` (inference mode, eval mode)."""
+    loss_sum = torch.zeros((), device=precision.device)
+    correct = torch.zeros((), device=precision.device, dtype=torch.int64)
+    seen = 0
+    for out, y in _outputs(model, loader, precision, max_batches):
+        loss_sum += loss_fn(out.float(), y) * len(y)
+        correct += (out.argmax(1) == y).sum()
+        seen += len(y)
     if seen == 0:
         return math.nan, math.nan, 0
     return loss_sum.item() / seen, correct.item() / seen, seen
@@ -359,19 +369,10 @@ def predict(
     if device is None:
         device = next(model.parameters()).device
     precision = choose_precision(device, amp, channels_last=False)
-    was_training = model.training
-    model.eval()
     predicted, true = [], []
-    try:
-        with torch.inference_mode(), precision.autocast():
-            for i, (x, y) in enumerate(loader):
-                if max_batches is not None and i >= max_batches:
-                    break
-                x, y = _to_device(x, y, precision)
-                predicted.append(model(x).argmax(1).cpu())
-                true.append(y.cpu())
-    finally:
-        model.train(was_training)
+    for out, y in _outputs(model, loader, precision, max_batches):
+        predicted.append(out.argmax(1).cpu())
+        true.append(y.cpu())
     if not true:
         return torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64)
     return torch.cat(predicted), torch.cat(true)
