@@ -12,6 +12,11 @@ One module, one job:
 - :mod:`alexnet_lib.recipes`: per-profile training recipes
 - :mod:`alexnet_lib.d2l_compat`: Dive into Deep Learning's function names, faster
 - :mod:`alexnet_lib.activations`: activation functions, derivatives, gradient flow
+- :mod:`alexnet_lib.dropout`: dropout's scaling, measured
+- :mod:`alexnet_lib.inspection`: feature maps, top-activating images, occlusion sensitivity
+- :mod:`alexnet_lib.photos`: a real photograph that ships with matplotlib
+- :mod:`alexnet_lib.milestones`: ZFNet, VGG, GoogLeNet, ResNet next to AlexNet
+- :mod:`alexnet_lib.glossary`: the key terms in English and Chinese
 - :mod:`alexnet_lib.plots`, :mod:`alexnet_lib.diagrams`: figures; :mod:`alexnet_lib.widgets`: interactive tools
 - :mod:`alexnet_lib.checks`: instant checks for the exercises
 - :mod:`alexnet_lib.cli`: the command line (``python -m alexnet_lib --help``)

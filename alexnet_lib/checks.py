@@ -151,3 +151,205 @@ def check_smallest_first_layer_gradient(answer: str | None, profile: pd.DataFram
     Right: 'sigmoid'.
     """
     check(answer, str(profile.iloc[0].idxmin()), hint="read the first row of the profile (layer 1).")
+
+
+def check_dropout_scale(answer: float | None, p: float = 0.5) -> None:
+    """Exercise 06: the factor by which PyTorch's ``nn.Dropout(p)`` multiplies the units it keeps, in training.
+
+    >>> check_dropout_scale(2.0, p=0.5)
+    Right: 2.0.
+    """
+    kept = nn.Dropout(p).train()(torch.ones(10_000))
+    check(answer, round(kept.max().item(), 6), hint="the mean of every unit must stay the same: kept units share out the dropped ones' value.", tolerance=1e-3)
+
+
+def check_mac_ratio(answer: float | None, bigger: str = "alexnet_d2l", smaller: str = "alexnet_cpu") -> None:
+    """Exercise 06: how many times the forward MACs per image of ``bigger`` exceed those of ``smaller`` (whole number).
+
+    >>> check_mac_ratio(0)
+    Not quite: 0 is not the answer. Hint: ...
+    """
+    from . import models
+    from .tables import layer_table
+
+    def macs(name: str) -> int:
+        model = models.get(name, seed=0)
+        return int(layer_table(model, model.input_size).iloc[-1]["macs"])
+
+    check(answer, round(macs(bigger) / macs(smaller)), hint="divide the 'macs' of the two 'total' rows and round to a whole number.")
+
+
+def check_receptive_field(answer: int | None, model_name: str = "alexnet_cpu", layer: str = "features.conv2") -> None:
+    """Exercise 07: how many input pixels (along one side) one value of ``layer`` sees.
+
+    >>> check_receptive_field(5, "alexnet_cpu", "features.conv1")
+    Right: 5.
+    """
+    from . import models
+    from .tables import layer_table
+
+    model = models.get(model_name, seed=0)
+    table = layer_table(model, model.input_size).set_index("name")
+    check(answer, int(table.loc[layer, "rf"]), hint="each layer adds (k - 1) × the jump of its input to the receptive field; read the 'rf' column.")
+
+
+def check_occlusion_positions(answer: int | None, side: int = 64, patch: int = 8, stride: int = 4) -> None:
+    """Exercise 07: how many patch positions (rows × columns) an occlusion map of a ``side``×``side`` image has.
+
+    >>> check_occlusion_positions(15 * 15, side=64, patch=8, stride=4)
+    Right: 225.
+    """
+    from .inspection import occlusion_sensitivity
+
+    model = nn.Sequential(nn.Flatten(), nn.Linear(side * side, 2))
+    heat = occlusion_sensitivity(model, torch.zeros(1, side, side), target=0, patch=patch, stride=stride)
+    check(answer, heat.numel(), hint="per side: (side - patch) // stride + 1 positions, as for a convolution without padding.")
+
+
+def check_lrn_value(answer: float | None, values: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 5.0), i: int = 0,
+                    size: int = 5, alpha: float = 0.1, beta: float = 0.75, k: float = 2.0) -> None:
+    """Exercise 04: map ``i``'s output of the paper's printed LRN formula for one pixel with ``values`` across the maps.
+
+    >>> check_lrn_value(0.3994, values=(1.0, 2.0, 3.0, 4.0, 5.0), i=0)  # 1 / (2 + 0.1 * (1 + 4 + 9)) ** 0.75
+    Right: 0.399...
+    """
+    from .alexnet import local_response_norm_as_printed
+
+    x = torch.tensor(values, dtype=torch.float64).reshape(1, -1, 1, 1)
+    expected = float(local_response_norm_as_printed(x, size=size, alpha=alpha, beta=beta, k=k)[0, i, 0, 0])
+    check(answer, expected, tolerance=1e-3,
+          hint=f"b_i = a_i / (k + alpha * sum of the squares of maps i-{size // 2}..i+{size // 2} that exist) ** beta.")
+
+
+def check_overlap_windows(answer: int | None, k: int = 3, s: int = 2, n: int = 13) -> None:
+    """Exercise 04: the most pooling windows (``k``×``k``, stride ``s``) that one pixel of an ``n``×``n`` map falls in.
+
+    >>> check_overlap_windows(4, k=3, s=2)
+    Right: 4.
+    """
+    import torch.nn.functional as F
+
+    ones = torch.ones(1, 1, n, n)
+    columns = F.unfold(ones, kernel_size=k, stride=s)
+    counts = F.fold(columns, output_size=(n, n), kernel_size=k, stride=s)
+    check(answer, int(counts.max()), hint="along one side a pixel is in ceil(k / s) windows at most; a window is 2-D.")
+
+
+def check_fc_parameter_share(answer: float | None, model_name: str = "alexnet_2012") -> None:
+    """Exercise 05: the fraction of ``model_name``'s parameters in its fully connected layers (0 to 1).
+
+    >>> check_fc_parameter_share(0.96)
+    Right: 0.96...
+    """
+    from . import models
+    from .tables import layer_table
+
+    with torch.device("meta"):
+        model = models.get(model_name)
+    table = layer_table(model, model.input_size)
+    layers = table[table["name"] != "total"]
+    fc = int(layers.loc[layers["type"] == "Linear", "params"].sum())
+    expected = fc / int(layers["params"].sum())
+    print_expected = round(expected, 4)
+    check(answer, print_expected, tolerance=0.005,
+          hint="add the 'params' of the Linear rows of the layer table and divide by the total.")
+
+
+def check_weight_memory_mib(answer: float | None, model_name: str = "alexnet_2012", optimizer: str = "momentum") -> None:
+    """Exercise 05: MiB (2**20 bytes) for parameters, gradients and optimizer state in float32, activations left out.
+
+    >>> check_weight_memory_mib(697.7)
+    Right: 697.7...
+    """
+    from . import models
+    from .tables import training_memory
+
+    model = models.get(model_name)
+    memory = training_memory(model, model.input_size, batch_size=1, optimizer=optimizer).set_index("item")
+    expected = round(int(memory.loc[["parameters", "gradients", "optimizer state"], "bytes"].sum()) / 2**20, 1)
+    check(answer, expected, tolerance=0.5,
+          hint="each of the three holds one float32 (4 bytes) per parameter with momentum; 1 MiB = 2**20 bytes.")
+
+
+def check_cross_gpu_layers(answer: str | None) -> None:
+    """Exercise 05: the layers of the 2012 network that read both GPUs' outputs, as a comma-separated list.
+
+    >>> check_cross_gpu_layers("conv3, fc6, fc7, fc8")
+    Right: 'conv3, fc6, fc7, fc8'.
+    >>> check_cross_gpu_layers("fc8, conv3, fc7, fc6")
+    Right: 'conv3, fc6, fc7, fc8'.
+    """
+    from .diagrams import two_gpu_connections
+
+    table = two_gpu_connections()
+    expected = ", ".join(table.loc[table["reads"] == "both GPUs", "layer"])
+    if isinstance(answer, str):
+        given = sorted(part.strip().lower() for part in answer.split(",") if part.strip())
+        answer = expected if given == sorted(expected.split(", ")) else answer
+    check(answer, expected, hint="follow the red arrows in the diagram; the image itself goes to both GPUs.")
+
+
+def check_milestone_ratio(answer: float | None, column: str = "params", bigger: str = "vgg16", smaller: str = "googlenet") -> None:
+    """Exercise 08: how many times ``bigger``'s ``column`` (params, macs, activations) exceeds ``smaller``'s (whole number).
+
+    >>> check_milestone_ratio(21, "params", "vgg16", "googlenet")
+    Right: 21.
+    """
+    from .milestones import milestone_table
+
+    table = milestone_table([bigger, smaller])
+    expected = round(int(table.loc[bigger, column]) / int(table.loc[smaller, column]))
+    check(answer, expected, hint=f"divide the two models' '{column}' in the table and round to a whole number.")
+
+
+def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> None:
+    """Exercise 08: how many convolution and fully connected layers milestone ``name`` has in all (every branch).
+
+    >>> check_weight_layer_count(21, "resnet18")
+    Right: 21.
+    """
+    from .milestones import build_milestone, count_weight_layers
+
+    expected = count_weight_layers(build_milestone(name))
+    check(answer, expected, hint="count the Conv2d and Linear modules in print(model), or with isinstance over model.modules(); "
+                                 "the depth counts only the longest path, branches add more.")
+
+
+_RECAP_CHOICES = {  # question: (right letter, why)
+    "resnet_vs_vgg": ("b", "VGG-16's fully connected layers hold most of its parameters (fc6 alone reads 512×7×7 values "
+                           "into 4096 units); ResNet averages each final map to one value and has a single, small fc "
+                           "layer, and its bottlenecks keep the 3×3 convolutions narrow."),
+    "dropped_ingredient": ("c", "VGG's authors found LRN did not help; batch normalization (2015) took over its job. "
+                                "ReLU, max pooling and data augmentation are still in every network of the table."),
+}
+
+
+def check_recap_choice(answer: str | None, question: str) -> None:
+    """Exercise 08: a multiple-choice question of the recap quiz, answered by its letter.
+
+    >>> check_recap_choice("b", "resnet_vs_vgg")
+    Right: 'b'.
+    >>> check_recap_choice("a", "dropped_ingredient")
+    Not quite: 'a' is not the answer. Hint: VGG's authors ...
+    """
+    if question not in _RECAP_CHOICES:
+        raise ValueError(f"question={question!r} is not a recap question; choose one of {', '.join(_RECAP_CHOICES)}.")
+    letter, why = _RECAP_CHOICES[question]
+    if isinstance(answer, str):
+        answer = answer.strip().strip("()").lower()
+    check(answer, letter, hint=why)
+
+
+def check_english_term(answer: str | None, chinese: str = "汇聚层") -> None:
+    """Exercise 08: the English name (as in the glossary, without its parenthesis) of a Chinese term.
+
+    >>> check_english_term("pooling layer", "汇聚层")
+    Right: 'pooling layer'.
+    """
+    from .glossary import GLOSSARY
+
+    matches = [english for english, usual, d2l, _ in GLOSSARY if chinese in (usual, d2l)]
+    if not matches:
+        raise ValueError(f"{chinese!r} is not in the glossary's Chinese columns.")
+    expected = matches[0].split(" (")[0]
+    check(answer, expected, hint="find the term in the glossary's 中文 or d2l 中文版 column and read its English name.")

@@ -1,16 +1,23 @@
 """Pictures that explain: a kernel sliding over a padded input, drawn with matplotlib.
 
 The drawing is computed from the same arithmetic as :mod:`alexnet_lib.shapes`, so the picture
-and the formula can never disagree.
+and the formula can never disagree. :func:`draw_two_gpu_network` draws AlexNet 2012's two GPUs
+from the grouped model itself (:func:`two_gpu_connections`).
 """
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .shapes import ShapeError, conv_output_size, pool_output_size
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from torch import nn
 
 MAX_DRAWN = 20  # larger padded inputs are computed but not drawn: the cells would be too small to read
 
@@ -85,4 +92,90 @@ def draw_sliding_window(
     kind = "pooling window" if pool else "kernel"
     fig.suptitle(f"{kind} {k}×{k}, stride {s}" + (f", dilation {d}" if d > 1 else "") + "; one cell = one pixel")
     fig.tight_layout()
+    return fig
+
+
+def two_gpu_connections(model: nn.Module | None = None) -> pd.DataFrame:
+    """Which layers of the 2012 network read both GPUs' maps, read from a grouped ``alexnet_2012``.
+
+    One row per convolution or fully connected layer: ``layer``, ``per_gpu`` (output shape of
+    one GPU's half, ``C×H×W`` or units) and ``reads`` (``'own GPU'`` for a convolution in
+    2 groups, ``'both GPUs'`` otherwise; conv1 reads the image, which both GPUs hold). The
+    model is built on the meta device when none is given, so this takes no memory.
+
+    >>> two_gpu_connections()[["layer", "per_gpu", "reads"]].head(3).to_string(index=False)
+    'layer   per_gpu     reads\\nconv1  48×55×55     image\\nconv2 128×27×27   own GPU\\nconv3 192×13×13 both GPUs'
+    """
+    import pandas as pd
+    import torch
+    from torch import nn
+
+    from .models import get
+    from .tables import layer_table
+
+    if model is None:
+        with torch.device("meta"):
+            model = get("alexnet_2012")
+    table = layer_table(model, model.input_size).set_index("name")
+    rows = []
+    for name, layer in model.named_modules():
+        if not isinstance(layer, (nn.Conv2d, nn.Linear)):
+            continue
+        shape = table.loc[name, "output_shape"]
+        half = (shape[0] // 2, *shape[1:])
+        if isinstance(layer, nn.Conv2d) and layer.in_channels == model.input_size[0]:
+            reads = "image"
+        elif isinstance(layer, nn.Conv2d) and layer.groups == 2:
+            reads = "own GPU"
+        else:
+            reads = "both GPUs"
+        rows.append({"layer": name.rsplit(".", 1)[-1], "per_gpu": "×".join(map(str, half)), "reads": reads})
+    return pd.DataFrame(rows)
+
+
+def draw_two_gpu_network(model: nn.Module | None = None) -> Figure:
+    """The two-GPU AlexNet of 2012 as two rows of boxes, one per GPU, computed by :func:`two_gpu_connections`.
+
+    Each box is one GPU's half of a layer with its output shape; a straight arrow stays on its
+    GPU, a pair of crossing (red) arrows marks a layer that reads both GPUs' maps.
+
+    >>> fig = draw_two_gpu_network()
+    >>> fig.axes[0].get_title()
+    'AlexNet 2012 on two GPUs: red arrows cross between the GPUs'
+    >>> plt.close(fig)
+    """
+    from matplotlib.patches import FancyArrowPatch
+
+    connections = two_gpu_connections(model)
+    columns = [("image", "3×224×224", "")] + list(connections.itertuples(index=False, name=None))
+    fig, ax = plt.subplots(figsize=(11, 3.4))
+    width, height, gap = 1.0, 0.55, 1.3
+    rows_y = {0: 1.6, 1: 0.4}
+    for x, (layer, per_gpu, _) in enumerate(columns):
+        for gpu, y in rows_y.items():
+            if layer == "image" and gpu == 1:
+                continue
+            cy = 1.0 if layer == "image" else y
+            ax.add_patch(Rectangle((x * gap - width / 2, cy - height / 2), width, height,
+                                   facecolor="0.92" if layer == "image" else ("tab:blue" if gpu == 0 else "tab:orange"),
+                                   alpha=1 if layer == "image" else 0.25, edgecolor="0.3"))
+            ax.text(x * gap, cy + 0.08, layer, ha="center", va="center", fontsize=9, fontweight="bold")
+            ax.text(x * gap, cy - 0.12, per_gpu, ha="center", va="center", fontsize=7.5)
+    for x, (layer, _, reads) in enumerate(columns[1:], start=1):
+        x0, x1 = (x - 1) * gap + width / 2, x * gap - width / 2
+        for gpu, y in rows_y.items():
+            y0 = 1.0 if x == 1 else y
+            ax.add_artist(FancyArrowPatch((x0, y0), (x1, y), arrowstyle="-|>", mutation_scale=10, color="0.3"))
+            if reads == "both GPUs":
+                other = rows_y[1 - gpu]
+                ax.add_artist(FancyArrowPatch((x0, other), (x1, y), arrowstyle="-|>", mutation_scale=10, color="tab:red"))
+    for gpu, y in rows_y.items():
+        ax.text(0.55 * gap, y + 0.42, f"GPU {gpu}", ha="left", va="center", fontsize=10, color="tab:blue" if gpu == 0 else "tab:orange")
+    ax.set_xlim(-0.6, (len(columns) - 1) * gap + 0.6)
+    ax.set_ylim(0.0, 2.1)
+    ax.axis("off")
+    ax.set_title("AlexNet 2012 on two GPUs: red arrows cross between the GPUs")
+    fig.text(0.5, 0.02, "each box: one GPU's half of the layer's output (maps × height × width, or units); "
+             "the image goes to both GPUs", 
+             ha="center", fontsize=8)
     return fig

@@ -1,0 +1,309 @@
+"""Milestone CNNs side by side: LeNet, AlexNet and what came next (ZFNet, VGG, GoogLeNet, ResNet).
+
+Every number in :func:`milestone_table` is computed from a model built on PyTorch's ``meta``
+device (shapes only: no memory, no initialisation cost, no download):
+
+``depth``
+    The number of layers with weights (convolutions and fully connected layers) on the
+    longest path from input to output, measured by :func:`weight_layer_depth` during one
+    forward pass. For a chain it is simply the number of such layers; for GoogLeNet and
+    ResNet, whose blocks branch, it is the depth the papers count (22, 18, 50).
+``params``, ``macs``, ``activations``
+    From :func:`alexnet_lib.tables.layer_table`: parameters, multiply-accumulates per image,
+    and the number of values all layers output for one image (ReLU and dropout outputs
+    included, as the layer table counts them).
+
+Where the models come from: LeNet and AlexNet from :mod:`alexnet_lib.models`; VGG-16,
+GoogLeNet and ResNet-18/50 from ``torchvision.models.get_model(name, weights=None)``;
+torchvision has no ZFNet, so :func:`zfnet_2013` builds it from the paper.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+__all__ = [
+    "MILESTONES", "Milestone", "build_milestone", "count_weight_layers", "format_milestone_table", "milestone_table", "torchvision_top1",
+    "weight_layer_depth", "zfnet_2013",
+]
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """One network of the LeNet -> ResNet story: its name, year, authors, where we build it and its key idea."""
+
+    label: str
+    year: int
+    authors: str
+    source: str  # "alexnet_lib" (models.get), "torchvision" (get_model) or "milestones" (built here)
+    idea: str
+    torchvision_name: str | None = None  # whose weights' metadata gives an ImageNet accuracy
+
+
+MILESTONES: dict[str, Milestone] = {
+    "lenet5_1998": Milestone("LeNet-5", 1998, "LeCun, Bottou, Bengio, Haffner", "alexnet_lib",
+                             "convolution + subsampling, trained end to end by backpropagation"),
+    "lenet": Milestone("LeNet (textbook)", 1998, "Dive into Deep Learning's simplification", "alexnet_lib",
+                       "LeNet-5 with full connections, plain pooling, softmax outputs"),
+    "alexnet_2012": Milestone("AlexNet", 2012, "Krizhevsky, Sutskever, Hinton", "alexnet_lib",
+                              "a deep CNN on GPUs with ReLU, dropout, data augmentation, LRN"),
+    "alexnet_cpu": Milestone("AlexNet (CPU scale)", 2012, "this course, after Krizhevsky et al.", "alexnet_lib",
+                             "AlexNet's eight-layer design, narrowed for 64×64 greyscale images"),
+    "alexnet_d2l": Milestone("AlexNet (d2l)", 2012, "Dive into Deep Learning, after Krizhevsky et al.", "alexnet_lib",
+                             "AlexNet on one GPU, without LRN and grouping, for Fashion-MNIST"),
+    "torchvision_alexnet": Milestone("AlexNet (torchvision)", 2014, "Krizhevsky's 'one weird trick' variant",
+                                     "alexnet_lib", "the single-tower AlexNet that torchvision ships",
+                                     torchvision_name="alexnet"),
+    "zfnet_2013": Milestone("ZFNet", 2013, "Zeiler, Fergus", "milestones",
+                            "AlexNet tuned by looking at its features: a 7×7 stride-2 first layer"),
+    "vgg16": Milestone("VGG-16", 2014, "Simonyan, Zisserman", "torchvision",
+                       "only 3×3 convolutions, stacked deep", torchvision_name="vgg16"),
+    "googlenet": Milestone("GoogLeNet", 2014, "Szegedy et al.", "torchvision",
+                           "Inception blocks of parallel branches, 1×1 reductions, global average pooling",
+                           torchvision_name="googlenet"),
+    "resnet18": Milestone("ResNet-18", 2015, "He, Zhang, Ren, Sun", "torchvision",
+                          "residual blocks: each learns a correction added to its input",
+                          torchvision_name="resnet18"),
+    "resnet50": Milestone("ResNet-50", 2015, "He, Zhang, Ren, Sun", "torchvision",
+                          "residual bottleneck blocks (1×1, 3×3, 1×1 convolutions)",
+                          torchvision_name="resnet50"),
+}
+# GoogLeNet's two auxiliary classifiers help only in training; torchvision's weights drop them.
+_TORCHVISION_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True}}
+_IMAGENET_INPUT = (3, 224, 224)
+
+
+def zfnet_2013(num_classes: int = 1000) -> nn.Sequential:
+    """ZFNet as in Zeiler and Fergus, "Visualizing and Understanding Convolutional Networks" (2013), Fig. 3.
+
+    The paper gives: a 224×224 colour input; conv1 with 96 kernels of 7×7, stride 2; conv2
+    with 256 kernels of 5×5, stride 2; conv3 to conv5 as AlexNet's (384, 384, 256 kernels of
+    3×3); max pooling 3×3 stride 2 after conv1, conv2 and conv5; contrast normalisation after
+    the first two poolings; fully connected layers of 4096, 4096 and ``num_classes``; dropout.
+    Assumptions where the paper is silent, chosen to reproduce the map sizes of its Fig. 3
+    (110, 55, 26, 13, 13, 13, 6): conv1 pads 1 pixel, pooling rounds up (``ceil_mode``, as
+    Caffe does), conv3-5 pad 1; normalisation as AlexNet's LRN; every convolution sees all
+    input maps (one GPU, no AlexNet-style groups). None of these change the parameter count
+    except through the 6×6 maps that reach fc6.
+
+    >>> model = zfnet_2013()
+    >>> sum(p.numel() for p in model.parameters())
+    62357608
+    >>> model.features(torch.zeros(1, 3, 224, 224, device="meta")).shape
+    torch.Size([1, 256, 6, 6])
+    """
+
+    def pool() -> nn.MaxPool2d:
+        return nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
+
+    def lrn() -> nn.LocalResponseNorm:
+        return nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)
+
+    features = nn.Sequential(OrderedDict([
+        ("conv1", nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1)), ("relu1", nn.ReLU()),
+        ("pool1", pool()), ("norm1", lrn()),
+        ("conv2", nn.Conv2d(96, 256, kernel_size=5, stride=2)), ("relu2", nn.ReLU()),
+        ("pool2", pool()), ("norm2", lrn()),
+        ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)), ("relu3", nn.ReLU()),
+        ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1)), ("relu4", nn.ReLU()),
+        ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1)), ("relu5", nn.ReLU()),
+        ("pool5", pool()),
+    ]))
+    classifier = nn.Sequential(OrderedDict([
+        ("flatten", nn.Flatten()),
+        ("fc6", nn.Linear(256 * 6 * 6, 4096)), ("relu6", nn.ReLU()), ("drop6", nn.Dropout(0.5)),
+        ("fc7", nn.Linear(4096, 4096)), ("relu7", nn.ReLU()), ("drop7", nn.Dropout(0.5)),
+        ("fc8", nn.Linear(4096, num_classes)),
+    ]))
+    return nn.Sequential(OrderedDict([("features", features), ("classifier", classifier)]))
+
+
+def build_milestone(name: str, device: str | torch.device = "meta") -> nn.Module:
+    """Build the milestone ``name`` (a key of :data:`MILESTONES`) untrained, on ``device`` (default: meta).
+
+    >>> sum(p.numel() for p in build_milestone("resnet18").parameters())
+    11689512
+    """
+    if name not in MILESTONES:
+        raise ValueError(f"no milestone named {name!r}; choose one of {', '.join(MILESTONES)}.")
+    source = MILESTONES[name].source
+    with torch.device(device):
+        if source == "alexnet_lib":
+            from . import models
+
+            return models.get(name, seed=None)
+        if source == "milestones":
+            return zfnet_2013()
+        from torchvision.models import get_model
+
+        return get_model(name, weights=None, **_TORCHVISION_KWARGS.get(name, {}))
+
+
+def torchvision_top1(name: str) -> float | None:
+    """ImageNet top-1 accuracy (%) of torchvision's default weights for milestone ``name``, from their metadata.
+
+    No download: the number is stored in torchvision's code. None where torchvision has no weights.
+
+    >>> torchvision_top1("resnet18"), torchvision_top1("zfnet_2013")
+    (69.758, None)
+    """
+    tv_name = MILESTONES[name].torchvision_name if name in MILESTONES else None
+    if tv_name is None:
+        return None
+    from torchvision.models import get_model_weights
+
+    return float(get_model_weights(tv_name).DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"])
+
+
+_WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.modules.conv._ConvNd, nn.Linear)
+
+
+def _weight_layer_kinds() -> tuple[type[nn.Module], ...]:
+    from .lenet import EuclideanRBF, PartialConv2d
+
+    return (*_WEIGHT_LAYERS, PartialConv2d, EuclideanRBF)
+
+
+def count_weight_layers(model: nn.Module) -> int:
+    """How many layers with weights (convolutions, fully connected layers) ``model`` has, on any path.
+
+    For a chain this equals :func:`weight_layer_depth`; branches (Inception's parallel
+    convolutions, ResNet's shortcut convolutions) add layers that are not on the longest path.
+
+    >>> count_weight_layers(build_milestone("vgg16")), count_weight_layers(build_milestone("resnet18"))
+    (16, 21)
+    """
+    kinds = _weight_layer_kinds()
+    return sum(1 for m in model.modules() if isinstance(m, kinds))
+
+
+def _tensors(value: object) -> Iterator[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        yield value
+    elif isinstance(value, (list, tuple)):
+        for v in value:
+            yield from _tensors(v)
+    elif isinstance(value, Mapping):
+        for v in value.values():
+            yield from _tensors(v)
+
+
+class _DepthMode(TorchFunctionMode):
+    """Gives every tensor made during a forward pass the largest depth among the tensors it was made from."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth: dict[int, int] = {}
+        self.alive: list[torch.Tensor] = []  # keeps ids unique while we look them up
+
+    def of(self, value: object) -> int:
+        return max((self.depth.get(id(t), 0) for t in _tensors(value)), default=0)
+
+    def set(self, value: object, depth: int) -> None:
+        for t in _tensors(value):
+            self.depth[id(t)] = depth
+            self.alive.append(t)
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        self.set(out, self.of((args, kwargs)))
+        return out
+
+
+def weight_layer_depth(model: nn.Module, input_size: Sequence[int] = _IMAGENET_INPUT) -> int:
+    """Layers with weights (convolutions, fully connected layers) on the longest input-to-output path.
+
+    The model runs once on zeros of ``(1, *input_size)`` on its own device, in eval mode.
+    LeNet-5's partially connected C3 and its RBF output layer count as layers with weights.
+
+    >>> net = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 24 * 24, 10))
+    >>> weight_layer_depth(net, (1, 28, 28))
+    2
+    >>> weight_layer_depth(build_milestone("googlenet")), weight_layer_depth(build_milestone("resnet50"))
+    (22, 50)
+    """
+    kinds = _weight_layer_kinds()
+    parameter = next(model.parameters(), None)
+    device = parameter.device if parameter is not None else torch.device("cpu")
+    mode = _DepthMode()
+
+    def hook(module: nn.Module, args: tuple, output: object) -> None:
+        mode.set(output, mode.of(args) + 1)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    training = model.training
+    try:
+        model.eval()
+        with torch.no_grad(), mode:
+            out = model(torch.zeros((1, *input_size), device=device))
+        return mode.of(out)
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(training)
+
+
+def _input_size(model: nn.Module) -> tuple[int, ...]:
+    return tuple(getattr(model, "input_size", _IMAGENET_INPUT))
+
+
+def milestone_table(names: Sequence[str], built: Mapping[str, nn.Module] | None = None) -> pd.DataFrame:
+    """One row per milestone: label, year, depth, params, macs, activations (per image) and torchvision's top-1.
+
+    ``built`` maps names to models to use instead of building them (a model trained here, with
+    its recipe's input size); the others are built on the meta device by :func:`build_milestone`.
+    Models run at their ``input_size`` attribute, else at 3×224×224. ``imagenet_top1`` is the
+    accuracy (%) torchvision reports for its weights (None: no weights in torchvision).
+
+    >>> table = milestone_table(["lenet5_1998", "alexnet_2012"])
+    >>> table[["year", "depth", "params"]]
+                  year  depth    params
+    lenet5_1998   1998      5     60000
+    alexnet_2012  2012      8  60965224
+    """
+    from .tables import layer_table
+
+    rows = {}
+    for name in names:
+        model = (built or {}).get(name)
+        if model is None:
+            model = build_milestone(name)
+        size = _input_size(model)
+        total = layer_table(model, size).iloc[-1]
+        params = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        itemsize = torch.empty((), dtype=torch.float32).element_size()
+        info = MILESTONES.get(name)
+        rows[name] = {
+            "label": info.label if info else name,
+            "year": info.year if info else None,
+            "input": "×".join(map(str, size)),
+            "depth": weight_layer_depth(model, size),
+            "params": int(params),
+            "macs": int(total["macs"]),
+            "activations": int(total["activation_bytes"]) // itemsize,
+            "imagenet_top1": torchvision_top1(name),
+        }
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def format_milestone_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The table as text: thousands separators for the counts, top-1 as a percentage, '-' where there is none.
+
+    >>> format_milestone_table(milestone_table(["resnet18"]))[["params", "macs", "imagenet_top1"]]
+                  params           macs imagenet_top1
+    resnet18  11,689,512  1,814,073,344         69.8%
+    """
+    counts = [c for c in ("params", "macs", "activations") if c in table.columns]
+    shown = table.astype(object).copy()
+    for c in counts:
+        shown[c] = table[c].map(lambda v: f"{int(v):,}")
+    if "imagenet_top1" in table.columns:
+        shown["imagenet_top1"] = table["imagenet_top1"].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}%")
+    return shown

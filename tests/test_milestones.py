@@ -1,0 +1,134 @@
+"""The milestone table, the glossary and the recap checks against independent references.
+
+References: torchvision's weight metadata (``num_params`` and ``_ops``, the GMACs torchvision
+measured for its weights; stored in its code, no download), parameter counts of the same
+models built on the CPU instead of the meta device, the layer counts the papers name their
+networks by (VGG-16, GoogLeNet's 22 layers, ResNet-18/50), and ZFNet's map sizes and kernel
+shapes from Zeiler and Fergus (2013), Fig. 3, counted here by formula.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from torchvision.models import get_model, get_model_weights
+
+from alexnet_lib import checks
+from alexnet_lib.glossary import GLOSSARY, chinese_term, glossary_table
+from alexnet_lib.milestones import (
+    MILESTONES,
+    build_milestone,
+    count_weight_layers,
+    milestone_table,
+    torchvision_top1,
+    weight_layer_depth,
+    zfnet_2013,
+)
+from alexnet_lib.tables import layer_table
+
+TORCHVISION = ["vgg16", "googlenet", "resnet18", "resnet50"]
+
+
+@pytest.fixture(scope="module")
+def table():
+    return milestone_table(["lenet5_1998", "lenet", "alexnet_2012", "torchvision_alexnet", "zfnet_2013", *TORCHVISION])
+
+
+@pytest.mark.parametrize("name", ["torchvision_alexnet", *TORCHVISION])
+def test_params_and_macs_match_torchvision_metadata(table, name):
+    meta = get_model_weights(MILESTONES[name].torchvision_name).DEFAULT.meta
+    assert table.loc[name, "params"] == meta["num_params"]
+    assert abs(table.loc[name, "macs"] / 1e9 - meta["_ops"]) < 6e-4  # _ops: GMACs, rounded to 3 decimals
+
+
+def test_meta_build_counts_like_a_real_build():
+    real = get_model("resnet18", weights=None)
+    assert sum(p.numel() for p in real.parameters()) == sum(p.numel() for p in build_milestone("resnet18").parameters())
+
+
+@pytest.mark.parametrize(
+    ("name", "depth"),
+    [("lenet5_1998", 5), ("lenet", 5), ("alexnet_2012", 8), ("zfnet_2013", 8), ("vgg16", 16), ("googlenet", 22),
+     ("resnet18", 18), ("resnet50", 50)],
+)
+def test_depth_is_the_number_the_papers_give(table, name, depth):
+    assert table.loc[name, "depth"] == depth
+
+
+def test_branches_add_layers_off_the_longest_path():
+    model = build_milestone("resnet18")
+    assert count_weight_layers(model) == weight_layer_depth(model) + 3  # three 1×1 shortcut convolutions
+    assert count_weight_layers(build_milestone("vgg16")) == weight_layer_depth(build_milestone("vgg16"))
+
+
+def test_depth_leaves_the_model_as_it_was():
+    model = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(2 * 6 * 6, 3), nn.Dropout())
+    model.train()
+    assert weight_layer_depth(model, (1, 8, 8)) == 2
+    assert model.training and not any(m._forward_hooks for m in model.modules())
+
+
+def test_zfnet_follows_the_paper():
+    model = zfnet_2013()
+    rows = layer_table(model, (3, 224, 224)).set_index("name")
+    sizes = [rows.loc[f"features.{n}", "output_shape"][1] for n in ("conv1", "pool1", "conv2", "pool2", "conv3", "conv5", "pool5")]
+    assert sizes == [110, 55, 26, 13, 13, 13, 6]  # Zeiler and Fergus 2013, Fig. 3
+    convs = [(3, 96, 7), (96, 256, 5), (256, 384, 3), (384, 384, 3), (384, 256, 3)]
+    fcs = [(256 * 6 * 6, 4096), (4096, 4096), (4096, 1000)]
+    expected = sum((i * k * k + 1) * o for i, o, k in convs) + sum((i + 1) * o for i, o in fcs)
+    assert sum(p.numel() for p in model.parameters()) == expected
+
+
+def test_top1_comes_from_torchvision_and_is_none_without_weights():
+    assert torchvision_top1("resnet50") == get_model_weights("resnet50").DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+    assert torchvision_top1("zfnet_2013") is None and torchvision_top1("alexnet_2012") is None
+
+
+def test_built_models_replace_the_defaults():
+    small = build_milestone("alexnet_cpu").to_empty(device="cpu")
+    assert milestone_table(["alexnet_cpu"], built={"alexnet_cpu": small}).loc["alexnet_cpu", "params"] == sum(
+        p.numel() for p in small.parameters()
+    )
+    with pytest.raises(ValueError, match="no milestone named 'zfnet'"):
+        build_milestone("zfnet")
+
+
+def test_glossary_has_the_key_terms_once():
+    terms = {t[1] for t in GLOSSARY} | {t[2] for t in GLOSSARY}
+    for chinese in ("卷积层", "池化层", "汇聚层", "全连接层", "局部响应归一化", "激活函数", "感受野", "步幅", "填充",
+                    "丢弃法", "暂退法", "批量归一化", "数据增强", "特征图", "参数量"):
+        assert chinese in terms
+    english = glossary_table()["English"]
+    assert english.is_unique and all(t[3] for t in GLOSSARY)
+    assert chinese_term("local response normalization") == chinese_term("LRN") == "局部响应归一化"
+    with pytest.raises(KeyError, match="not in the glossary"):
+        chinese_term("transformer")
+
+
+def test_recap_checks(capsys):
+    checks.check_english_term("Pooling layer ", "汇聚层")
+    checks.check_recap_choice("(B)", "resnet_vs_vgg")
+    checks.check_weight_layer_count(None)
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["Right: 'pooling layer'.", "Right: 'b'."] and out[2].startswith("Not answered yet")
+    with pytest.raises(ValueError, match="not a recap question"):
+        checks.check_recap_choice("a", "lenet")
+    checks.check_milestone_ratio(20, "params", "vgg16", "googlenet")
+    assert capsys.readouterr().out.startswith("Not quite")
+
+
+def test_the_notebook_solutions_are_what_the_checks_expect(capsys):
+    """notebooks/08_recap.ipynb states these answers in its solutions."""
+    checks.check_output_size(110, n=224, k=7, s=2, p=1)
+    checks.check_milestone_ratio(21, "params", "vgg16", "googlenet")
+    checks.check_weight_layer_count(58, "googlenet")
+    checks.check_recap_choice("b", "resnet_vs_vgg")
+    checks.check_recap_choice("c", "dropped_ingredient")
+    checks.check_english_term("pooling layer", "汇聚层")
+    assert all(line.startswith("Right") for line in capsys.readouterr().out.splitlines())
+
+
+def test_meta_default_device_is_restored():
+    build_milestone("googlenet")
+    assert torch.empty(1).device.type == "cpu"
