@@ -35,3 +35,13 @@ def test_bad_profile_is_an_error_not_a_traceback(monkeypatch, capsys):
     monkeypatch.setenv("ALEXNET_PROFILE", "huge")
     assert main(["doctor"]) == 2
     assert "error: ALEXNET_PROFILE='huge' is not a profile" in capsys.readouterr().err
+
+
+def test_output_cut_short_by_a_pipe_is_not_a_traceback():
+    # Like `python -m alexnet_lib conv-out ... | head -n 0`: the reader is gone before we write.
+    proc = subprocess.Popen([sys.executable, "-m", "alexnet_lib", "conv-out", "--n", "224", "--k", "11", "--s", "4"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()
+    stderr = proc.stderr.read()
+    assert proc.wait(timeout=120) == 1
+    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr
