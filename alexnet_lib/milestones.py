@@ -21,13 +21,15 @@ torchvision has no ZFNet, so :func:`zfnet_2013` builds it from the paper.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
 import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
+
+from .tables import _tensors  # the tensors in nested outputs and arguments
 
 __all__ = [
     "MILESTONES", "Milestone", "build_milestone", "count_weight_layers", "format_milestone_table", "milestone_table", "torchvision_top1",
@@ -182,17 +184,6 @@ def count_weight_layers(model: nn.Module) -> int:
     """
     kinds = _weight_layer_kinds()
     return sum(1 for m in model.modules() if isinstance(m, kinds))
-
-
-def _tensors(value: object) -> Iterator[torch.Tensor]:
-    if isinstance(value, torch.Tensor):
-        yield value
-    elif isinstance(value, (list, tuple)):
-        for v in value:
-            yield from _tensors(v)
-    elif isinstance(value, Mapping):
-        for v in value.values():
-            yield from _tensors(v)
 
 
 class _DepthMode(TorchFunctionMode):
