@@ -30,13 +30,7 @@ from alexnet_lib.shapes import (
 
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny convolutions run in microseconds on one thread, milliseconds when threads wait on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def examples(n: int) -> settings:

@@ -28,16 +28,6 @@ from alexnet_lib import models
 from alexnet_lib.tables import format_layer_table, format_training_memory, layer_table, training_memory
 
 
-
-@pytest.fixture
-def one_thread():
-    """Small models run in microseconds per layer on one thread, milliseconds when threads wait on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def built_fast(build) -> nn.Module:
     """``build()`` without initialising the weights (zeros instead): nothing checked here depends on them."""
     with torch.device("meta"):
