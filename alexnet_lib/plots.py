@@ -107,9 +107,10 @@ def show_images(
     return fig
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, tight: bool = False) -> bytes:
+    """The figure as PNG bytes; ``tight`` trims the empty margin around it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
+    fig.savefig(buffer, format="png", bbox_inches="tight" if tight else None)
     return buffer.getvalue()
 
 

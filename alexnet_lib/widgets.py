@@ -8,7 +8,6 @@ frontend (GitHub, nbviewer, nbconvert, nbval) shows the picture and text instead
 from __future__ import annotations
 
 import base64
-import io
 from typing import Any
 
 import ipywidgets as w
@@ -20,17 +19,12 @@ from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, gradient_profile, values_and_derivatives
 from .diagrams import draw_sliding_window
+from .plots import _png
 from .shapes import ShapeError, explain_conv_output
 
 
-def _png(fig: Figure) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", bbox_inches="tight")
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
-
-
-def display_with_fallback(widget: w.Widget, text: str, png: str | None = None) -> None:
-    """Display ``widget`` with ``text`` (and the base64 ``png``) as the fallback for static viewers.
+def display_with_fallback(widget: w.Widget, text: str, png: bytes | None = None) -> None:
+    """Display ``widget`` with ``text`` (and the ``png`` image) as the fallback for static viewers.
 
     The output carries three representations: the widget view, which a widget frontend
     renders, and ``image/png`` and ``text/plain``, which everything else shows.
@@ -40,7 +34,7 @@ def display_with_fallback(widget: w.Widget, text: str, png: str | None = None) -
         "text/plain": text,
     }
     if png is not None:
-        bundle["image/png"] = png
+        bundle["image/png"] = base64.b64encode(png).decode("ascii")
     display(bundle, raw=True)
 
 
@@ -83,7 +77,7 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
 
     output = w.Output()
 
-    def redraw(change: Any = None) -> tuple[str, str | None]:
+    def redraw(change: Any = None) -> tuple[str, bytes | None]:
         # The output widget's state is set directly (no `with output:` capture and no
         # clear_output messages), which works the same in JupyterLab, Colab and nbval.
         text, fig = conv_step(**{name: control.value for name, control in controls.items()})
@@ -91,9 +85,9 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
         output.outputs = ()
         output.append_stdout(text + "\n")
         if fig is not None:
-            png = _png(fig)
+            png = _png(fig, tight=True)
             plt.close(fig)
-            output.append_display_data(Image(data=base64.b64decode(png)))
+            output.append_display_data(Image(data=png))
         return text, png
 
     for control in controls.values():
@@ -108,7 +102,7 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
     display_with_fallback(ui, *redraw())
 
 
-def _explore_activation(name: str, x: torch.Tensor, y: torch.Tensor, depth: int) -> tuple[str, str]:
+def _explore_activation(name: str, x: torch.Tensor, y: torch.Tensor, depth: int) -> tuple[str, bytes]:
     """Text and PNG for the activation explorer: the function, its slope and its gradient profile."""
     values, slopes = values_and_derivatives(name, torch.linspace(-6, 6, 601))
     profiles = pd.concat(
@@ -134,7 +128,7 @@ def _explore_activation(name: str, x: torch.Tensor, y: torch.Tensor, depth: int)
         [f"{name}: largest slope {slopes.max().item():.3g}, at x = {grid[slopes.argmax()].item():.2f}"]
         + [f"  {column}: first layer's gradient / last layer's = {ratio:.2g}" for column, ratio in ratios.items()]
     )
-    return text, _png(fig)
+    return text, _png(fig, tight=True)
 
 
 def activation_explorer(x: torch.Tensor, y: torch.Tensor, name: str = "sigmoid", depth: int = 10) -> None:
@@ -146,11 +140,11 @@ def activation_explorer(x: torch.Tensor, y: torch.Tensor, name: str = "sigmoid",
     choice = w.Dropdown(options=list(ACTIVATIONS), value=name, description="activation")
     output = w.Output()
 
-    def redraw(change: Any = None) -> tuple[str, str]:
+    def redraw(change: Any = None) -> tuple[str, bytes]:
         text, png = _explore_activation(choice.value, x, y, depth)
         output.outputs = ()
         output.append_stdout(text + "\n")
-        output.append_display_data(Image(data=base64.b64decode(png)))
+        output.append_display_data(Image(data=png))
         return text, png
 
     choice.observe(redraw, names="value")
