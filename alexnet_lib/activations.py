@@ -72,9 +72,8 @@ def deep_mlp(
         raise ValueError(f"depth and width must be at least 1, got depth={depth}, width={width}.")
     if init not in ("default", "he"):
         raise ValueError(f"init must be 'default' or 'he', got {init!r}.")
-    generator_state = torch.random.get_rng_state()
-    torch.manual_seed(seed)
-    try:
+    with torch.random.fork_rng(devices=[]):  # the caller's generator is left as it was
+        torch.manual_seed(seed)
         layers: list[nn.Module] = []
         size = in_features
         for _ in range(depth):
@@ -87,8 +86,6 @@ def deep_mlp(
                     nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
                     nn.init.zeros_(layer.bias)
         return nn.Sequential(*layers)
-    finally:
-        torch.random.set_rng_state(generator_state)
 
 
 def gradient_norms(model: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> pd.DataFrame:

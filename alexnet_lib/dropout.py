@@ -29,9 +29,8 @@ def measure_dropout(x: torch.Tensor, ps: Sequence[float] = (0.1, 0.5, 0.8), seed
     >>> table.round(2).to_dict("records")
     [{'p': 0.5, 'zeroed': 0.5, 'eval_mean': 1.0, 'train_mean': 1.0, 'unscaled_mean': 0.5, 'train_over_eval': 1.0}]
     """
-    generator_state = torch.random.get_rng_state()
     rows = []
-    try:
+    with torch.random.fork_rng(devices=[]):  # the caller's generator is left as it was
         torch.manual_seed(seed)
         for p in ps:
             layer = nn.Dropout(p)
@@ -51,6 +50,4 @@ def measure_dropout(x: torch.Tensor, ps: Sequence[float] = (0.1, 0.5, 0.8), seed
                     "train_over_eval": float(train_out.mean() / eval_out.mean()),
                 }
             )
-    finally:
-        torch.random.set_rng_state(generator_state)
     return pd.DataFrame(rows)
