@@ -28,7 +28,6 @@ Padding may be a number, a ``(before, after)`` pair, ``'valid'`` (no padding) or
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 Padding = int | tuple[int, int] | str

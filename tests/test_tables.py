@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import math
 
 import pandas as pd
 import pytest
