@@ -10,6 +10,7 @@ One module, one job:
 - :mod:`alexnet_lib.models`: the model zoo (``models.get``, ``models.list_models``)
 - :mod:`alexnet_lib.training`: ``fit``, evaluation, checkpoints, confusion matrices
 - :mod:`alexnet_lib.recipes`: per-profile training recipes
+- :mod:`alexnet_lib.reference`: committed results of longer runs, plotted beside a notebook's own
 - :mod:`alexnet_lib.d2l_compat`: Dive into Deep Learning's function names, faster
 - :mod:`alexnet_lib.activations`: activation functions, derivatives, gradient flow
 - :mod:`alexnet_lib.dropout`: dropout's scaling, measured
@@ -20,10 +21,18 @@ One module, one job:
 - :mod:`alexnet_lib.plots`, :mod:`alexnet_lib.diagrams`: figures; :mod:`alexnet_lib.widgets`: interactive tools
 - :mod:`alexnet_lib.checks`: instant checks for the exercises
 - :mod:`alexnet_lib.cli`: the command line (``python -m alexnet_lib --help``)
+
+Importing the package sets pandas' display options once for every notebook: tables are shown
+whole, never with text, columns or rows cut to "...".
 """
+
+import pandas as _pd
 
 from .config import PROFILES, Config, Profile, get_config
 from .data import CLASS_NAMES, DataNotFoundError, load_fashion_mnist
 
 __all__ = ["CLASS_NAMES", "PROFILES", "Config", "DataNotFoundError", "Profile", "get_config", "load_fashion_mnist"]
 __version__ = "0.1.0"
+
+for _option, _value in {"display.max_colwidth": None, "display.max_columns": None, "display.max_rows": 500, "display.width": 120}.items():
+    _pd.set_option(_option, _value)

@@ -37,6 +37,7 @@ from torch import nn
 
 from .data import CLASS_NAMES
 from .loaders import BatchLoader, fashion_mnist_loaders
+from .plots import to_numpy
 
 __all__ = [
     "accuracy",
@@ -167,7 +168,7 @@ def show_images(imgs: Sequence | torch.Tensor, num_rows: int, num_cols: int, tit
     axes = axes.flatten() if hasattr(axes, "flatten") else [axes]
     for i, (ax, img) in enumerate(zip(axes, imgs)):
         if torch.is_tensor(img):
-            img = img.detach().cpu().numpy()
+            img = to_numpy(img)
         ax.imshow(img)
         ax.axes.get_xaxis().set_visible(False)
         ax.axes.get_yaxis().set_visible(False)

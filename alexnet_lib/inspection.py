@@ -24,7 +24,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .plots import _new_figure
+from .plots import _new_figure, to_numpy
 
 __all__ = ["feature_maps", "photo_input", "occlusion_sensitivity", "plot_feature_maps", "plot_filters", "top_activating"]
 
@@ -197,10 +197,10 @@ def plot_filters(weight: torch.Tensor, ncols: int = 8, title: str = "", scale: f
         kernel = w[i]
         if kernel.shape[0] == 1:
             limit = float(kernel.abs().max()) or 1.0
-            ax.imshow(kernel[0].numpy(), cmap="bwr", vmin=-limit, vmax=limit)
+            ax.imshow(to_numpy(kernel[0]), cmap="bwr", vmin=-limit, vmax=limit)
         else:
             lo, hi = kernel.min(), kernel.max()
-            ax.imshow(((kernel - lo) / (hi - lo if hi > lo else 1)).permute(1, 2, 0).numpy())
+            ax.imshow(to_numpy(((kernel - lo) / (hi - lo if hi > lo else 1)).permute(1, 2, 0)))
         ax.set_title(str(i), fontsize=7)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -231,7 +231,7 @@ def plot_feature_maps(maps: dict[str, torch.Tensor], channels: int = 8, scale: f
             if c >= t.shape[1]:
                 ax.set_axis_off()
                 continue
-            ax.imshow(t[0, c].numpy(), cmap="gray")
+            ax.imshow(to_numpy(t[0, c]), cmap="gray")
             if r == 0:
                 ax.set_title(f"channel {c}", fontsize=7)
         axes[r, 0].set_ylabel(f"{name}\n{t.shape[2]}×{t.shape[3]}", fontsize=8, rotation=0, ha="right", va="center")

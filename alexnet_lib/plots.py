@@ -16,11 +16,28 @@ import io
 import time
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["LiveCurve", "in_notebook", "plot_confusion", "plot_history", "show_images"]
+__all__ = ["LiveCurve", "ProgressLine", "duration_text", "in_notebook", "plot_confusion", "plot_history", "show_images", "to_numpy"]
+
+
+def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
+    """``x`` as a NumPy array in the CPU's memory: every tensor bound for NumPy or matplotlib passes here.
+
+    A tensor may live on a GPU (``.numpy()`` fails there) or be half precision (NumPy has no
+    bfloat16): it is detached, copied to the CPU and, if half precision, made float32. Other
+    dtypes are kept, so uint8 images keep their 0–255 scale.
+
+    >>> to_numpy(torch.tensor([1.5, 2.0], dtype=torch.bfloat16))
+    array([1.5, 2. ], dtype=float32)
+    >>> to_numpy(torch.arange(3, dtype=torch.uint8)).dtype
+    dtype('uint8')
+    """
+    t = torch.as_tensor(x).detach().cpu()
+    return (t.float() if t.dtype in (torch.bfloat16, torch.float16) else t).numpy()
 
 
 def in_notebook() -> bool:
@@ -95,9 +112,9 @@ def show_images(
         lo, hi = img.min(), img.max()
         img = (img - lo) / (hi - lo) if hi > lo else torch.zeros_like(img)
         if img.shape[0] == 1:
-            ax.imshow(img[0].numpy(), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(to_numpy(img[0]), cmap="gray", vmin=0, vmax=1)
         else:
-            ax.imshow(img.permute(1, 2, 0).numpy())
+            ax.imshow(to_numpy(img.permute(1, 2, 0)))
         if predictions is not None:
             wrong = labels is not None and predictions[i] != labels[i]
             title = f"{name(predictions[i])}\n({name(labels[i])})" if wrong else name(predictions[i])
@@ -191,6 +208,82 @@ class LiveCurve:
             self._handle = display(image, display_id=True)
         else:
             self._handle.update(image)
+        self._last_draw = time.monotonic()
+
+
+def duration_text(seconds: float) -> str:
+    """A duration as people say it: ``'45 s'``, ``'3 min 20 s'``, ``'1 h 05 min'``.
+
+    >>> duration_text(44.6), duration_text(200), duration_text(3_900)
+    ('45 s', '3 min 20 s', '1 h 05 min')
+    """
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+class ProgressLine:
+    """A progress bar that a notebook keeps in its final state: one line of text, updated in place.
+
+    tqdm's notebook bar is a widget; a saved notebook keeps only its first text, ``0%|``. This
+    line is plain text shown through an IPython display handle (like :class:`LiveCurve`) and
+    replaced at most every ``min_interval`` seconds and at :meth:`close`, so the saved notebook
+    shows where the run ended. It has the part of tqdm's interface that ``fit`` uses. Outside
+    a notebook (``enabled=False``) it only counts; ``fit`` uses tqdm in a terminal.
+
+    >>> bar = ProgressLine(total=10, desc="lenet", enabled=False)
+    >>> bar.update(4); bar.set_postfix(loss="0.512")
+    >>> bar.text(elapsed=2.0)
+    'lenet |████████░░░░░░░░░░░░| 4/10 batches, 2 s, about 3 s left, loss 0.512'
+    """
+
+    def __init__(self, total: int | None, desc: str = "", *, enabled: bool | None = None, min_interval: float = 0.5) -> None:
+        self.enabled = in_notebook() if enabled is None else enabled
+        self.total, self.desc, self.n, self.postfix = total, desc, 0, ""
+        self.min_interval = min_interval
+        self._start = time.perf_counter()
+        self._handle = None
+        self._last_draw = 0.0
+
+    def text(self, elapsed: float | None = None) -> str:
+        """The line as it reads now (``elapsed`` seconds into the run)."""
+        elapsed = time.perf_counter() - self._start if elapsed is None else elapsed
+        parts = [f"{self.n}/{self.total} batches" if self.total else f"{self.n} batches", duration_text(elapsed)]
+        if self.total and 0 < self.n < self.total:
+            parts.append(f"about {duration_text(elapsed / self.n * (self.total - self.n))} left")
+        bar = ""
+        if self.total:
+            filled = round(20 * min(self.n, self.total) / self.total)
+            bar = "|" + "█" * filled + "░" * (20 - filled) + "| "
+        return f"{self.desc} {bar}{', '.join(parts)}" + (f", {self.postfix}" if self.postfix else "")
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        if self.enabled and time.monotonic() - self._last_draw >= self.min_interval:
+            self._draw()
+
+    def set_description(self, desc: str, refresh: bool = True) -> None:
+        self.desc = desc
+
+    def set_postfix(self, refresh: bool = True, **values: object) -> None:
+        self.postfix = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in values.items())
+
+    def close(self) -> None:
+        """Show the final state."""
+        if self.enabled:
+            self._draw()
+
+    def _draw(self) -> None:
+        from IPython.display import display  # IPython is there whenever a notebook is
+
+        bundle = {"text/plain": self.text()}
+        if self._handle is None:
+            self._handle = display(bundle, raw=True, display_id=True)
+        else:
+            self._handle.update(bundle, raw=True)
         self._last_draw = time.monotonic()
 
 

@@ -45,6 +45,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 from torch import nn
+from tqdm import tqdm
+
+from .plots import LiveCurve, ProgressLine, duration_text, in_notebook
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -474,6 +477,46 @@ def _num_batches(loader: Iterable, max_batches: int | None) -> int | None:
     return n if max_batches is None else min(n, max_batches)
 
 
+def _progress_bar(total: int | None, name: str, enabled: bool):
+    """One bar for the whole run: a text line kept in its final state in a notebook, tqdm in a terminal."""
+    if enabled and in_notebook():
+        return ProgressLine(total, name, enabled=True)
+    return tqdm(total=total, desc=name, unit="batch", disable=not enabled, dynamic_ncols=True)
+
+
+class _RunEstimate:
+    """Prints, once the first batches are timed, about how long the whole run will take.
+
+    The first batch is a warm-up (memory, kernel choices) and is not counted; testing is
+    assumed to cost a third of a training step per batch (a forward pass only).
+    """
+
+    TIMED = 3  # batches timed after the warm-up batch
+
+    def __init__(self, name: str, epochs: int, train_batches: int | None, test_batches: int | None, device: torch.device, enabled: bool) -> None:
+        self.name, self.epochs, self.train_batches, self.test_batches = name, epochs, train_batches, test_batches or 0
+        self.device, self.enabled = device, enabled and bool(train_batches)
+        self.start = time.perf_counter()
+
+    def batch_done(self, index: int) -> None:
+        """Call after training batch ``index`` of the first epoch; prints once, then does nothing."""
+        if not self.enabled:
+            return
+        last = min(self.TIMED, self.train_batches - 1)
+        if index == 0 and last > 0:
+            _sync(self.device)
+            self.start = time.perf_counter()
+        if index < last:
+            return
+        _sync(self.device)
+        per_batch = (time.perf_counter() - self.start) / max(index, 1)
+        steps = self.epochs * (self.train_batches + self.test_batches / 3)
+        epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
+        print(f"{self.name}: about {duration_text(per_batch * steps)} for {epochs} of {self.train_batches} batches "
+              f"(timed on the first batches on this machine)", flush=True)
+        self.enabled = False
+
+
 def fit(
     model: nn.Module,
     data,
@@ -492,6 +535,7 @@ def fit(
     progress: bool = True,
     plot: bool | None = None,
     max_batches: int | None = None,
+    announce: bool | None = None,
 ) -> pd.DataFrame:
     """Train ``model`` on ``data`` for ``epochs`` epochs and return the history, one row per epoch.
 
@@ -503,7 +547,9 @@ def fit(
     CUDA, MPS or CPU; ``amp`` and ``channels_last`` are explained in the module docstring;
     ``seed`` makes dropout and our loaders' shuffling reproducible. ``progress`` shows
     progress bars, ``plot`` the live learning curve (None: in notebooks only).
-    ``max_batches`` caps the training batches per epoch (a quick check).
+    ``max_batches`` caps the training batches per epoch (a quick check). ``announce`` prints,
+    once the first few batches are timed, about how long the whole run will take (None: in
+    notebooks only).
 
     The model is trained in place (moved to ``device``, and to the channels_last memory format
     where that is used) and left in eval mode. The history has the columns of
@@ -523,10 +569,6 @@ def fit(
     >>> list(history.columns) == HISTORY_COLUMNS, len(history), history.attrs["interrupted"]
     (True, 2, False)
     """
-    from tqdm.auto import tqdm
-
-    from .plots import LiveCurve
-
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ValueError(f"epochs={epochs!r} should be a whole number >= 1.")
     if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 1):
@@ -563,11 +605,9 @@ def fit(
     interrupted = testing = False
     totals = _EpochTotals(device)
     epoch = 0
-    # One bar for the whole run (one output in a notebook, not one per epoch).
-    bar = tqdm(
-        total=epochs * batches_per_epoch if batches_per_epoch else None, desc=name, unit="batch",
-        disable=not progress, dynamic_ncols=True,
-    )
+    bar = _progress_bar(epochs * batches_per_epoch if batches_per_epoch else None, name, progress)
+    estimate = _RunEstimate(name, epochs, batches_per_epoch, _num_batches(test_iter, None) if test_iter is not None else 0, device,
+                            enabled=in_notebook() if announce is None else announce)
     run_start = time.perf_counter()
     with _seeded(seed, device), _cudnn_autotune(device):
         try:
@@ -596,6 +636,7 @@ def fit(
                     if sched is not None:
                         sched.step()
                     totals.add(loss, out, y)
+                    estimate.batch_done(i)
                     bar.update(1)
                     now = time.perf_counter()
                     if now - last_report > 0.5 and (progress or curve.enabled):

@@ -44,7 +44,8 @@ def test_data_root_from_environment(tmp_path):
     cfg = get_config({"ALEXNET_DATA": str(tmp_path)})
     assert cfg.data_root == tmp_path.resolve()
     assert "ALEXNET_DATA" in cfg.data_root_source
-    assert str(tmp_path.resolve()) in cfg.describe()
+    assert config.shown_path(tmp_path.resolve()) in cfg.describe()
+    assert str(tmp_path.resolve()) not in cfg.describe()  # no machine paths in committed outputs
 
 
 def test_default_data_root_is_git_ignored_folder_in_checkout(repo_root):
@@ -69,3 +70,43 @@ def test_ci_profile_fits_in_offline_subset():
 def test_offline_flag():
     assert get_config({"ALEXNET_OFFLINE": "1"}).offline
     assert not get_config({}).offline
+
+
+def test_caps_apply_to_every_profile_and_are_described():
+    env = {"ALEXNET_PROFILE": "gpu", "ALEXNET_MAX_IMAGES": "256", "ALEXNET_MAX_EPOCHS": "1", "ALEXNET_DEVICE": "cpu"}
+    cfg = get_config(env)
+    assert (cfg.profile.name, cfg.device) == ("gpu", "cpu")
+    assert (cfg.profile.train_images, cfg.profile.test_images, cfg.profile.max_epochs) == (256, 256, 1)
+    assert "at most 256 images per split and 1 epoch per run" in cfg.describe()
+    for name in PROFILES:
+        capped = config.profile_named(name, env)
+        assert capped.train_images <= 256 and capped.test_images <= 256 and capped.epochs_for(99) == 1
+
+
+def test_caps_never_raise_a_profile_s_own_limits():
+    capped = config.profile_named("ci", {"ALEXNET_MAX_IMAGES": "100000"})
+    assert (capped.train_images, capped.test_images) == (PROFILES["ci"].train_images, PROFILES["ci"].test_images)
+    assert "none" in get_config({"ALEXNET_PROFILE": "ci"}).describe().splitlines()[3]
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "many", "1.5"])
+def test_bad_caps_are_one_clear_error(value):
+    with pytest.raises(ValueError, match="ALEXNET_MAX_IMAGES=.*whole number >= 1"):
+        get_config({"ALEXNET_MAX_IMAGES": value})
+
+
+def test_device_override_chooses_device_and_profile():
+    cfg = get_config({"ALEXNET_DEVICE": "cpu"})
+    assert cfg.device == "cpu" and cfg.profile.name == "cpu"
+
+
+@pytest.mark.parametrize("device, message", [("tpu", "is not a device"), ("cpu:1", "is not a device")])
+def test_device_override_rejects_unknown_devices(device, message):
+    with pytest.raises(ValueError, match=message):
+        get_config({"ALEXNET_DEVICE": device})
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_device_override_cuda_without_gpu_says_so():
+    with pytest.raises(ValueError, match="sees no CUDA GPU here; set ALEXNET_DEVICE=cpu"):
+        get_config({"ALEXNET_DEVICE": "cuda"})
