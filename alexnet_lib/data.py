@@ -114,7 +114,7 @@ def _check_labels(path: Path) -> int:
         raise _damaged(path, f"it is {8 + len(labels):,} bytes but its header declares {n:,} labels ({8 + n:,} bytes)")
     if labels and max(labels) >= len(CLASS_NAMES):
         first = next(i for i, label in enumerate(labels) if label >= len(CLASS_NAMES))
-        raise _damaged(path, f"label {first:,} is {labels[first]}, but Fashion-MNIST's classes are 0 to {len(CLASS_NAMES) - 1}")
+        raise _damaged(path, f"the label at position {first:,} is {labels[first]}, but Fashion-MNIST's classes are 0 to {len(CLASS_NAMES) - 1}")
     return n
 
 
