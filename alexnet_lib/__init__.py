@@ -21,6 +21,7 @@ One module, one job:
 - :mod:`alexnet_lib.plots`, :mod:`alexnet_lib.diagrams`: figures; :mod:`alexnet_lib.widgets`: interactive tools
 - :mod:`alexnet_lib.checks`: instant checks for the exercises
 - :mod:`alexnet_lib.cli`: the command line (``python -m alexnet_lib --help``)
+- :mod:`alexnet_lib.runs`: run folders that never overwrite each other
 
 Importing the package sets pandas' display options once for every notebook: tables are shown
 whole, never with text, columns or rows cut to "...".
@@ -29,7 +30,20 @@ whole, never with text, columns or rows cut to "...".
 import pandas as _pd
 
 from .config import PROFILES, Config, Profile, get_config
-from .data import CLASS_NAMES, DataNotFoundError, load_fashion_mnist
+
+# The data names are imported when first used (PEP 562), not here: `import alexnet_lib` then
+# needs no torch, so the command line starts at once and a Ctrl-C during its start-up gets
+# its one-line answer instead of a traceback from inside `import torch`.
+_FROM_DATA = ("CLASS_NAMES", "DataNotFoundError", "load_fashion_mnist")
+
+
+def __getattr__(name: str) -> object:
+    if name in _FROM_DATA:
+        from . import data
+
+        return getattr(data, name)
+    raise AttributeError(f"module 'alexnet_lib' has no attribute {name!r}")
+
 
 __all__ = ["CLASS_NAMES", "PROFILES", "Config", "DataNotFoundError", "Profile", "get_config", "load_fashion_mnist"]
 __version__ = "0.1.0"

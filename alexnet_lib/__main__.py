@@ -3,10 +3,14 @@
 import os
 import sys
 
-from .cli import main
-
 try:
-    sys.exit(main())
+    from .cli import main
+
+    status = main()
+except KeyboardInterrupt:  # Ctrl-C before main() could answer it (main answers it once it runs)
+    print("error: interrupted by Ctrl-C before training started; nothing was trained or saved.", file=sys.stderr)
+    status = 130
 except BrokenPipeError:  # the output went to a command that stopped reading (`... | head`): not an error of ours
     os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-    sys.exit(1)
+    status = 1
+sys.exit(status)

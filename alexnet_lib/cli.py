@@ -1,19 +1,31 @@
 """The command line: ``python -m alexnet_lib COMMAND``.
 
-Each command is a small function that prints; ``main`` only parses arguments. Run
-``python -m alexnet_lib --help`` for the list.
+Each command is a small function that prints; ``main`` only parses arguments and turns the
+errors a user can fix into one line, ``error: ...``. Run ``python -m alexnet_lib --help``
+for the list.
+
+Exit status: 0 done; 1 ``doctor --require-data`` found no usable Fashion-MNIST; 2 an error
+the user can fix (settings, data missing or damaged, a device that is not there, a model
+whose classes do not fit the data, an output folder that cannot take the run, a diverged
+training); 130 interrupted by Ctrl-C. Errors that are the library's own (the classes it
+defines) and ``ValueError`` are shown as one line; ``--traceback`` or ``ALEXNET_TRACEBACK=1``
+shows the full trace as well. Anything else is a bug and shows its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import sys
 import textwrap
+import traceback
 import warnings
 from importlib import metadata
 
-from .config import get_config
+from .config import _is_true, get_config
+
+ENV_TRACEBACK = "ALEXNET_TRACEBACK"
 
 
 def _version(package: str) -> str:
@@ -27,7 +39,8 @@ def doctor_report(download: bool = False) -> tuple[str, bool]:
     """The environment check as text, and whether Fashion-MNIST is ready to use."""
     import torch
 
-    from .data import DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder
+    from .data import DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder
+    from .data import verify_fashion_mnist
 
     cfg = get_config()
     d2l = _version("d2l")
@@ -49,8 +62,9 @@ def doctor_report(download: bool = False) -> tuple[str, bool]:
     ]
     try:
         counts = ensure_fashion_mnist(cfg.data_root) if download else fashion_mnist_counts(cfg.data_root)
+        checked = verify_fashion_mnist(cfg.data_root) if counts is not None else []
     except DataNotFoundError as exc:
-        lines.append("  Fashion-MNIST  not available:")
+        lines.append(f"  Fashion-MNIST  {'damaged' if isinstance(exc, DataDamagedError) else 'not available'}:")
         lines += ["    " + line for line in str(exc).splitlines()]
         return "\n".join(lines), False
     if counts is None:
@@ -62,6 +76,8 @@ def doctor_report(download: bool = False) -> tuple[str, bool]:
     lines.append(f"  Fashion-MNIST  {counts['train']:,} training images, {counts['test']:,} test images")
     if counts["train"] < 60_000 or counts["test"] < 10_000:
         lines.append("                 (a subset of the official 60,000 / 10,000: figures are not comparable with published ones)")
+    lines.append("                 checked: magic numbers, sizes against headers, labels 0 to 9, labels per image;")
+    lines += [f"                   {line}" for line in checked]
     return "\n".join(lines), True
 
 
@@ -221,36 +237,64 @@ def _conv_out(args: argparse.Namespace) -> int:
     return 0
 
 
-def _train(args: argparse.Namespace) -> int:
-    """Train by the recipe (:func:`alexnet_lib.recipes.train_recipe`), print the history, save it."""
+def _model_kwargs(settings: list[str]) -> dict[str, object]:
+    """``--set KEY=VALUE`` options as keyword arguments (values read as Python literals where they are)."""
     import ast
-    import time
-    from pathlib import Path
 
-    from .recipes import train_recipe
-    from .training import format_history, save_checkpoint
-
-    model_kwargs = {}
-    for item in args.set:
+    kwargs = {}
+    for item in settings:
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise ValueError(f"--set {item!r} should be KEY=VALUE, e.g. --set activation=sigmoid")
         try:
-            model_kwargs[key] = ast.literal_eval(text)
+            kwargs[key] = ast.literal_eval(text)
         except (ValueError, SyntaxError):
-            model_kwargs[key] = text
-    out = Path(args.out) if args.out else Path("runs") / f"{args.model}-{time.strftime('%Y%m%d-%H%M%S')}"
-    model, history, recipe = train_recipe(
-        args.model, args.profile, epochs=args.epochs, device=args.device, seed=args.seed, plot=False, **model_kwargs
-    )
-    print(f"{recipe.describe()}\n{history.attrs['precision']} on {history.attrs['device']}, "
-          f"{history.attrs['seconds']:.1f} s in all\n")
-    print(format_history(history))
-    out.mkdir(parents=True, exist_ok=True)
-    history.to_csv(out / "history.csv", index=False)
-    save_checkpoint(out / "checkpoint.pt", model, history=history, model_kwargs=recipe.full_model_kwargs(),
-                    recipe=recipe.describe(), profile=recipe.profile, seed=args.seed)
-    print(f"\nsaved {out / 'history.csv'} and {out / 'checkpoint.pt'}")
+            kwargs[key] = text
+    return kwargs
+
+
+def _train(args: argparse.Namespace) -> int:
+    """Train by the recipe (:func:`alexnet_lib.recipes.train_recipe`), print the history, save it.
+
+    In this order, so that nothing is loaded or trained in vain: the output folder is checked
+    and claimed, the device checked, the recipe built; then the data are loaded and verified,
+    the model's classes checked against the labels, and the model trained. A diverged run
+    saves the complete epochs before it (if any) and ends in an error.
+    """
+    from dataclasses import replace
+
+    from .recipes import recipe, train_recipe
+    from .runs import claim_run_folder
+    from .training import TrainingDiverged, format_history, resolve_device
+
+    model_kwargs = _model_kwargs(args.set)
+    run = claim_run_folder(args.out, args.model, force=args.force)
+    try:
+        device = resolve_device(args.device)
+        r = recipe(args.model, args.profile, **model_kwargs)
+        r = r if args.epochs is None else replace(r, epochs=args.epochs)
+        try:
+            model, history, _ = train_recipe(
+                args.model, args.profile, epochs=args.epochs, device=device, seed=args.seed, plot=False, **model_kwargs
+            )
+            diverged = None
+        except TrainingDiverged as exc:
+            model, history, diverged = exc.model, exc.history, exc
+        print(f"{r.describe()}\n{history.attrs['precision']} on {history.attrs['device']}, "
+              f"{history.attrs['seconds']:.1f} s in all\n")
+        print(format_history(history))
+        if len(history):
+            folder = run.save(model, history, model_kwargs=r.full_model_kwargs(), recipe=r.describe(),
+                              profile=r.profile, seed=args.seed)
+            print(f"\nsaved {folder / 'history.csv'} and {folder / 'checkpoint.pt'}")
+            if folder != run.path:
+                print(f"({run.path} was taken over by a run started with --force, so this run went to {folder})")
+        else:
+            print("\nnothing to save: no batch was trained")
+    finally:
+        run.release()
+    if diverged is not None:
+        raise diverged
     return 130 if history.attrs["interrupted"] else 0
 
 
@@ -259,20 +303,26 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m alexnet_lib",
         description="Tools of the LeNet -> AlexNet course.",
     )
+    trace_help = f"on an error, show the full Python traceback too (or set {ENV_TRACEBACK}=1)"
+    parser.add_argument("--traceback", action="store_true", help=trace_help)
+    common = argparse.ArgumentParser(add_help=False)  # --traceback after the command too, without resetting it
+    common.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=trace_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     doctor = commands.add_parser(
-        "doctor",
-        help="print versions, device, profile, data root and whether Fashion-MNIST is there",
+        "doctor", parents=[common],
+        help="print versions, device, profile, data root and whether Fashion-MNIST is there and whole",
         description="Print Python, torch, torchvision and d2l versions, the device, the run profile, "
-        "the data root and the Fashion-MNIST image counts.",
+        "the data root and the Fashion-MNIST image counts, after checking the files (headers, sizes, labels, "
+        "and the md5 of torchvision's archives where they are there).",
     )
     doctor.add_argument("--download", action="store_true", help="download Fashion-MNIST if it is missing (needs internet)")
-    doctor.add_argument("--require-data", action="store_true", help="exit with status 1 when Fashion-MNIST is missing")
+    doctor.add_argument("--require-data", action="store_true",
+                        help="exit with status 1 when Fashion-MNIST is missing or fails a check")
     doctor.set_defaults(run=_doctor)
 
     summary = commands.add_parser(
-        "summary",
+        "summary", parents=[common],
         help="print a model's layer table: output shapes, parameters, MACs, receptive fields",
         description="Print one row per layer of MODEL (an alexnet_lib model or torchvision:NAME): output shape, "
         "parameters, multiply-accumulates, receptive field; with --optimizer also the memory one training step needs.",
@@ -290,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
     summary.set_defaults(run=_summary)
 
     conv_out = commands.add_parser(
-        "conv-out",
+        "conv-out", parents=[common],
         help="work out a convolution's or pooling layer's output size step by step",
         description="Print the output-size computation floor((n + 2p - d(k-1) - 1) / s) + 1, worked step by step.",
     )
@@ -305,16 +355,18 @@ def build_parser() -> argparse.ArgumentParser:
     conv_out.set_defaults(run=_conv_out)
 
     train = commands.add_parser(
-        "train",
+        "train", parents=[common],
         help="train a model by its recipe, print the history and save it with a checkpoint",
         description="Train MODEL on Fashion-MNIST with the recipe of the profile (alexnet_lib.recipes), show a "
-        "progress bar, print the history table and save history.csv and checkpoint.pt in --out.",
+        "progress bar, print the history table and save history.csv and checkpoint.pt in --out "
+        "(a new folder by default; a folder that holds a run is refused unless --force).",
     )
     train.add_argument("model", metavar="MODEL", help="e.g. lenet, alexnet_cpu, alexnet_d2l")
     train.add_argument("--epochs", type=int, metavar="N", help="number of epochs (default: the recipe's)")
     train.add_argument("--profile", choices=["ci", "cpu", "gpu"], help="run profile (default: the active one)")
-    train.add_argument("--out", metavar="DIR", help="where to save (default: runs/MODEL-<date>-<time>)")
-    train.add_argument("--device", help="cuda, mps or cpu (default: the best available)")
+    train.add_argument("--out", metavar="DIR", help="where to save (default: a new runs/MODEL-<date>-<time>-<suffix>)")
+    train.add_argument("--force", action="store_true", help="save into --out even if it holds a run (replacing it)")
+    train.add_argument("--device", help="cuda, cuda:N, mps or cpu (default: the best available)")
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and dropout (default 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model argument, e.g. --set activation=sigmoid (repeatable)")
@@ -322,13 +374,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _is_users_to_fix(exc: BaseException) -> bool:
+    """ValueError (bad settings) and the library's own errors (data, device, run folder, divergence): no traceback.
+
+    >>> _is_users_to_fix(ValueError("x")), _is_users_to_fix(KeyError("x"))
+    (True, False)
+    """
+    return isinstance(exc, ValueError) or type(exc).__module__.split(".")[0] == "alexnet_lib"
+
+
+def _error(message: object, status: int, show_traceback: bool) -> int:
+    """Print ``error: message`` on one line (after the traceback if asked for); return the exit status."""
+    if show_traceback:
+        traceback.print_exc()
+    print("error: " + " ".join(str(message).split()), file=sys.stderr)
+    return status
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    show_traceback = _is_true(os.environ.get(ENV_TRACEBACK))
     try:
+        args = build_parser().parse_args(argv)
+        show_traceback = show_traceback or args.traceback
         return args.run(args)
-    except ValueError as exc:  # bad settings (e.g. an unknown profile) are the user's to fix: no traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except KeyboardInterrupt:  # during start-up: training itself stops cleanly and returns
+        return _error("interrupted by Ctrl-C before training started; nothing was trained or saved.", 130, show_traceback)
+    except Exception as exc:
+        if not _is_users_to_fix(exc):
+            raise
+        return _error(exc, 2, show_traceback)
 
 
 if __name__ == "__main__":

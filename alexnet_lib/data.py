@@ -10,6 +10,8 @@ Flowers102, the colour data set of many AlexNet tutorials, follows the same rule
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import socket
 import struct
 from pathlib import Path
@@ -38,8 +40,25 @@ _FILES = {
 }
 
 
+# The sizes of the official uncompressed files: a 16-byte header and 784 bytes per image, an
+# 8-byte header and one byte per label. (torchvision publishes md5s of the archives only.)
+OFFICIAL_SIZES = {
+    "train-images-idx3-ubyte": 47_040_016,
+    "train-labels-idx1-ubyte": 60_008,
+    "t10k-images-idx3-ubyte": 7_840_016,
+    "t10k-labels-idx1-ubyte": 10_008,
+}
+
+
 class DataNotFoundError(FileNotFoundError):
     """A data set is not on disk and could not be downloaded."""
+
+
+class DataDamagedError(DataNotFoundError):
+    """A data file is on disk but damaged (cut short, wrong header, labels out of range).
+
+    A subclass of :class:`DataNotFoundError`, so code that handles missing data handles this too.
+    """
 
 
 def fashion_mnist_folder(root: str | Path | None = None) -> Path:
@@ -52,17 +71,60 @@ def fashion_mnist_folder(root: str | Path | None = None) -> Path:
     return root / "FashionMNIST" / "raw"
 
 
-def _idx_count(path: Path) -> int:
-    """The item count in an IDX file's header (big-endian uint32 after the magic number)."""
+def _damaged(path: Path, problem: str) -> DataDamagedError:
+    """The one-sentence error for a damaged data file: what is wrong and the two fixes."""
+    return DataDamagedError(
+        f"{path} is damaged: {problem}; delete it and download again (`python -m alexnet_lib doctor --download`), "
+        f"or point {ENV_DATA} at a good copy."
+    )
+
+
+def _idx_dims(path: Path, ndim: int) -> tuple[int, ...]:
+    """The dimensions an IDX file of unsigned bytes declares in its header (the item count first).
+
+    The header is a magic number (``0x0800 + ndim``: unsigned bytes, ``ndim`` dimensions),
+    then one big-endian uint32 per dimension.
+    """
     with path.open("rb") as f:
-        header = f.read(8)
-    if len(header) < 8:
-        raise DataNotFoundError(f"{path} is not an IDX file (only {len(header)} bytes); delete it and download again.")
-    return struct.unpack(">I", header[4:8])[0]
+        header = f.read(4 + 4 * ndim)
+    if len(header) < 4 + 4 * ndim:
+        raise _damaged(path, f"it holds {len(header)} bytes, less than the {4 + 4 * ndim}-byte IDX header")
+    magic, *dims = struct.unpack(f">{1 + ndim}I", header)
+    if magic != 0x0800 + ndim:
+        raise _damaged(path, f"its magic number is {magic:#010x}, not {0x0800 + ndim:#010x} (an IDX file of {ndim}-d bytes)")
+    return tuple(dims)
+
+
+def _check_images(path: Path) -> int:
+    """The image count of an IDX image file, after checking that its size matches its header."""
+    n, rows, cols = _idx_dims(path, 3)
+    if (rows, cols) != (28, 28):
+        raise _damaged(path, f"its header declares {rows}×{cols} images, not Fashion-MNIST's 28×28")
+    expected, size = 16 + n * rows * cols, path.stat().st_size
+    if size != expected:
+        raise _damaged(path, f"it is {size:,} bytes but its header declares {n:,} images ({expected:,} bytes)")
+    return n
+
+
+def _check_labels(path: Path) -> int:
+    """The label count of an IDX label file, after checking its size and that every label is a class (0 to 9)."""
+    (n,) = _idx_dims(path, 1)
+    labels = path.read_bytes()[8:]
+    if len(labels) != n:
+        raise _damaged(path, f"it is {8 + len(labels):,} bytes but its header declares {n:,} labels ({8 + n:,} bytes)")
+    if labels and max(labels) >= len(CLASS_NAMES):
+        first = next(i for i, label in enumerate(labels) if label >= len(CLASS_NAMES))
+        raise _damaged(path, f"the label at position {first:,} is {labels[first]}, but Fashion-MNIST's classes are 0 to {len(CLASS_NAMES) - 1}")
+    return n
 
 
 def fashion_mnist_counts(root: str | Path | None = None) -> dict[str, int] | None:
-    """Images per split found under ``root``, read from the file headers; None if any file is missing.
+    """Images per split found under ``root``; None if any file is missing; a DataDamagedError if any is damaged.
+
+    The checks, cheap enough for every load: each file's magic number and size agree with its
+    header, the images are 28×28, every label is a class (0 to 9) and each split has as many
+    labels as images. The contents of the images are not checked here
+    (:func:`verify_fashion_mnist` compares checksums where it can).
 
     >>> fashion_mnist_counts("/nonexistent") is None
     True
@@ -73,14 +135,64 @@ def fashion_mnist_counts(root: str | Path | None = None) -> dict[str, int] | Non
         return None
     counts = {}
     for split, (images, labels) in paths.items():
-        n_images, n_labels = _idx_count(images), _idx_count(labels)
+        n_images, n_labels = _check_images(images), _check_labels(labels)
         if n_images != n_labels:
-            raise DataNotFoundError(
-                f"{images.name} holds {n_images:,} images but {labels.name} holds {n_labels:,} labels; "
-                f"the copy in {folder} is damaged: delete the folder and download again."
-            )
+            raise _damaged(folder, f"{images.name} holds {n_images:,} images but {labels.name} holds {n_labels:,} labels")
         counts[split] = n_images
     return counts
+
+
+def _md5(path: Path) -> str:
+    digest = hashlib.md5()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _gunzip_md5(path: Path) -> str:
+    """The md5 of the contents of a .gz archive, decompressed on the fly."""
+    digest = hashlib.md5()
+    with gzip.open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _verify_against_archive(path: Path, archive_md5: str) -> str:
+    """Check ``path`` against the official archive beside it (``path`` + ``.gz``); say what was checked."""
+    archive = path.with_name(path.name + ".gz")
+    if not archive.is_file():
+        official = path.stat().st_size == OFFICIAL_SIZES[path.name]
+        return f"{path.name}: {'the official size' if official else 'not the official size (a subset)'}, no archive to check an md5"
+    if _md5(archive) != archive_md5:
+        raise _damaged(archive, f"its md5 is not torchvision's published {archive_md5}")
+    if _gunzip_md5(archive) != _md5(path):
+        raise _damaged(path, f"its contents differ from those of {archive.name}, whose md5 is torchvision's")
+    return f"{path.name}: equal to {archive.name}, whose md5 is torchvision's"
+
+
+def verify_fashion_mnist(root: str | Path | None = None) -> list[str]:
+    """Check Fashion-MNIST thoroughly (what ``doctor`` runs); return one line per file saying what was checked.
+
+    First the checks of :func:`fashion_mnist_counts`; then, where torchvision's download left
+    the archives (``*.gz``) beside the files, the md5 of each archive is compared with
+    torchvision's published one and the file with the archive's contents. The official files
+    have no published md5 of their own; copies without archives (the offline subset, a
+    teacher's copy) get the header, size and label checks only. Raises :class:`DataNotFoundError`
+    if a file is missing, :class:`DataDamagedError` if one is damaged. Hashing the full data
+    set takes about a second, so loading does not do it.
+
+    >>> verify_fashion_mnist()[0]
+    'train-images-idx3-ubyte: ...'
+    """
+    folder = fashion_mnist_folder(root)
+    if fashion_mnist_counts(root) is None:
+        raise DataNotFoundError(_missing_message(folder, "a file is missing"))
+    from torchvision.datasets import FashionMNIST  # imported when needed: torchvision takes a second to import
+
+    archives = dict(FashionMNIST.resources)  # archive name -> md5, as torchvision publishes them
+    return [_verify_against_archive(folder / name, archives[name + ".gz"]) for names in _FILES.values() for name in names]
 
 
 def _mirror_reachable(timeout: float = 3.0) -> bool:

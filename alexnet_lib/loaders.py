@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 
 from .data import CLASS_NAMES, load_fashion_mnist
+from .training import resolve_device
 
 __all__ = [
     "FASHION_MNIST_MEAN",
@@ -276,7 +277,7 @@ class BatchLoader:
             raise ValueError(f"images should be uint8 shaped (N, H, W) or (N, C, H, W); got {images.dtype} {tuple(images.shape)}.")
         if labels.shape != (len(images),):
             raise ValueError(f"{len(images):,} images but labels of shape {tuple(labels.shape)}; give one label per image.")
-        device = images.device if device is None else torch.device(device)
+        device = images.device if device is None else resolve_device(device)  # a clear error for an absent device
         self.images = images.to(device)
         self.labels = labels.to(device=device, dtype=torch.int64)
         self.batch_size = batch_size

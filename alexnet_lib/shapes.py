@@ -253,10 +253,24 @@ def pool2d_output_shape(
     )
 
 
-def _decimal(value: float) -> str:
-    """A quotient with up to 3 decimals, '...' where it was cut."""
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return text + ("..." if abs(float(text) - value) > 1e-12 else "")
+def _decimal(numerator: int, denominator: int) -> str:
+    """``numerator / denominator`` rounded to at most 3 decimals (half to even), '...' where digits were cut.
+
+    Whole-number arithmetic only, so it is exact for integers of any size (no float rounding).
+
+    >>> _decimal(217, 4), _decimal(10, 3), _decimal(-1, 2), _decimal(1, 16)
+    ('54.25', '3.333...', '-0.5', '0.062...')
+    >>> _decimal(10**30 + 1, 2)
+    '500000000000000000000000000000.5'
+    """
+    sign = "-" if (numerator < 0) != (denominator < 0) and numerator != 0 else ""
+    numerator, denominator = abs(numerator), abs(denominator)
+    thousandths, rest = divmod(numerator * 1000, denominator)
+    if 2 * rest > denominator or (2 * rest == denominator and thousandths % 2):
+        thousandths += 1
+    whole, fraction = divmod(thousandths, 1000)
+    text = f"{whole}.{fraction:03d}".rstrip("0").rstrip(".")
+    return sign + text + ("..." if rest else "")
 
 
 def explain_conv_output(
@@ -321,7 +335,7 @@ def explain_conv_output(
     lines.append(f"  out = {rnd}(({n} + {pad_text} - {d}*({k} - 1) - 1) / {s}) + 1")
     lines.append(f"      = {rnd}({span} / {s}) + 1")
     if span % s:
-        lines.append(f"      = {rnd}({_decimal(span / s)}) + 1")
+        lines.append(f"      = {rnd}({_decimal(span, s)}) + 1")
     lines.append(f"      = {rounded} + 1")
     lines.append(f"      = {rounded + 1}")
     if ceil_mode:

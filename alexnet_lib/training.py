@@ -31,14 +31,26 @@ with a seed too (``models.get(name, seed=0)``) and two runs on a CPU give the sa
 
 Ctrl-C (``KeyboardInterrupt``) stops training cleanly: ``fit`` returns the history so far
 (the interrupted epoch's row holds the batches it finished) and the model keeps its weights.
+
+Divergence stops it too: at the first NaN or infinite training loss, or one above
+``max_loss_ratio`` times the first batch's, ``fit`` puts the model back at its weights after
+the last complete epoch and raises :class:`TrainingDiverged`, which says where it happened,
+suggests a lower learning rate and carries the history of the complete epochs. Each loss is
+checked one batch late, so the check never makes the CPU wait for a GPU. ``save_checkpoint``
+refuses NaN or infinite weights, and writes each file to a temporary file renamed into place,
+so a crash never leaves a half-written checkpoint.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import os
+import pickle
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
+from typing import IO
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +77,8 @@ __all__ = [
     "predict",
     "resolve_device",
     "save_checkpoint",
+    "save_history",
+    "TrainingDiverged",
 ]
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "images", "seconds", "images_per_s"]
@@ -78,20 +92,37 @@ _CHECKPOINT_FORMAT = "alexnet_lib checkpoint 1"
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """The device to train on: ``device``, or the best available (CUDA, then MPS, then CPU).
 
+    Unknown or absent devices are a ValueError that says what to use instead, raised before
+    anything is moved.
+
     >>> resolve_device("cpu"), resolve_device(None).type in {"cuda", "mps", "cpu"}
     (device(type='cpu'), True)
+    >>> resolve_device("tpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: device='tpu' is not a device PyTorch knows; use 'cpu', 'cuda', 'cuda:N' or 'mps'.
     """
     from .config import available_device
 
     if device is None:
         return torch.device(available_device())
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device={device!r} is not a device PyTorch knows; use 'cpu', 'cuda', 'cuda:N' or 'mps'.") from exc
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             f"device={str(device)!r} was asked for but PyTorch sees no CUDA GPU here; use device='cpu' (or None to choose)."
         )
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={str(device)!r} was asked for but PyTorch sees {torch.cuda.device_count()} CUDA GPU(s) here, "
+            f"numbered from 0; use 'cuda:0' to 'cuda:{torch.cuda.device_count() - 1}' or 'cuda'."
+        )
     if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise ValueError(f"device='mps' was asked for but this PyTorch has no MPS (Apple GPU) support here; use device='cpu'.")
+    if device.type not in ("cpu", "cuda", "mps"):
+        raise ValueError(f"device={str(device)!r} is not one this trainer supports; use 'cpu', 'cuda', 'cuda:N' or 'mps'.")
     return device
 
 
@@ -438,6 +469,89 @@ def most_confused(confusion: pd.DataFrame, k: int = 5) -> pd.DataFrame:
 # The training loop
 
 
+class TrainingDiverged(RuntimeError):
+    """Training stopped because the loss became NaN or infinite, or exploded (see :func:`fit`).
+
+    ``history`` holds the complete epochs before it (``history.attrs['diverged']`` is the
+    message) and ``model`` the model, back at its weights after the last complete epoch.
+    """
+
+    def __init__(self, message: str, history: pd.DataFrame | None = None, model: nn.Module | None = None) -> None:
+        super().__init__(message)
+        self.history = history
+        self.model = model
+
+
+class _DivergenceGuard:
+    """Watches the training loss batch by batch, and keeps the weights each epoch starts from.
+
+    A loss is checked when the next batch has been queued (one batch late), so reading it
+    does not stall a GPU; the step after a bad loss is undone with the rest of the epoch.
+    """
+
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, epochs: int, batches: int | None,
+                 max_loss_ratio: float | None) -> None:
+        self.model, self.optimizer, self.epochs, self.batches, self.ratio = model, optimizer, epochs, batches, max_loss_ratio
+        self.first: float | None = None
+        self.pending: tuple[int, int, torch.Tensor] | None = None
+        self.snapshot: dict[str, torch.Tensor] = {}
+
+    def start_epoch(self) -> None:
+        """Remember the weights the epoch starts from (a copy on the model's device)."""
+        self.pending = None
+        self.snapshot = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+
+    def watch(self, epoch: int, batch: int, loss: torch.Tensor) -> None:
+        """Keep this batch's loss for later; check the previous batch's (a TrainingDiverged if it diverged)."""
+        previous, self.pending = self.pending, (epoch, batch, loss.detach())
+        self._check(previous)
+
+    def finish_epoch(self) -> None:
+        """Check the epoch's last loss."""
+        previous, self.pending = self.pending, None
+        self._check(previous)
+
+    def restore(self) -> None:
+        """Put the model back at the weights the epoch started from."""
+        self.model.load_state_dict(self.snapshot)
+
+    def _check(self, item: tuple[int, int, torch.Tensor] | None) -> None:
+        if item is None:
+            return
+        epoch, batch, loss = item
+        value = loss.item()
+        if self.first is None and math.isfinite(value):
+            self.first = value
+        limit = self.ratio * self.first if self.ratio and self.first and self.first > 0 else math.inf
+        if math.isfinite(value) and value <= limit:
+            return
+        why = "NaN or infinite" if not math.isfinite(value) else f"more than {self.ratio:g} times the first batch's {self.first:.3g}"
+        weights = f"after epoch {epoch}" if epoch else "from before training"
+        lr = self.optimizer.param_groups[0]["lr"]
+        raise TrainingDiverged(
+            f"training diverged in epoch {epoch + 1} of {self.epochs}, batch {batch} of {self.batches or '?'}: the loss was "
+            f"{value:.4g} ({why}); the model is back at its weights {weights}; train again with a lower learning rate "
+            f"than lr={lr:g}, e.g. lr={lr / 10:g}."
+        )
+
+
+def _check_classes(name: str, out: torch.Tensor, y: torch.Tensor, loss_fn: Callable, train_iter: Iterable) -> None:
+    """Before the first step: a classifier must have an output for every class in the labels.
+
+    Checked for ``nn.CrossEntropyLoss`` against all the training labels where the loader
+    holds them (``train_iter.labels``, as our ``BatchLoader`` does), else the first batch's.
+    """
+    if not isinstance(loss_fn, nn.CrossEntropyLoss) or out.dim() != 2 or y.dim() != 1 or y.is_floating_point():
+        return
+    labels = getattr(train_iter, "labels", y)
+    top = int(labels.max()) if len(labels) else -1
+    if top >= out.shape[1]:
+        raise ValueError(
+            f"{name} has {out.shape[1]} outputs but the training labels go up to {top}; build it with "
+            f"num_classes={top + 1} (one output per class) or train it on data with {out.shape[1]} classes."
+        )
+
+
 @dataclass
 class _EpochTotals:
     """Running sums of one training epoch, kept on the device to avoid a sync per batch."""
@@ -535,6 +649,7 @@ def fit(
     progress: bool = True,
     plot: bool | None = None,
     max_batches: int | None = None,
+    max_loss_ratio: float | None = 1000.0,
     announce: bool | None = None,
 ) -> pd.DataFrame:
     """Train ``model`` on ``data`` for ``epochs`` epochs and return the history, one row per epoch.
@@ -547,9 +662,11 @@ def fit(
     CUDA, MPS or CPU; ``amp`` and ``channels_last`` are explained in the module docstring;
     ``seed`` makes dropout and our loaders' shuffling reproducible. ``progress`` shows
     progress bars, ``plot`` the live learning curve (None: in notebooks only).
-    ``max_batches`` caps the training batches per epoch (a quick check). ``announce`` prints,
-    once the first few batches are timed, about how long the whole run will take (None: in
-    notebooks only).
+    ``max_batches`` caps the training batches per epoch (a quick check).
+    ``max_loss_ratio``: a batch loss above this multiple of the first batch's counts as
+    divergence, like a NaN or infinite one (None: only those). ``announce`` prints, once the
+    first few batches are timed, about how long the whole run will take (None: in notebooks
+    only).
 
     The model is trained in place (moved to ``device``, and to the channels_last memory format
     where that is used) and left in eval mode. The history has the columns of
@@ -559,7 +676,9 @@ def fit(
     (training and test) and the training images per second (data pipeline included, testing
     not). ``history.attrs`` records the model, device, precision and whether the run was
     interrupted. On Ctrl-C the history so far is returned, the interrupted epoch with the
-    batches it finished and no test figures.
+    batches it finished and no test figures. If the loss diverges, :class:`TrainingDiverged`
+    is raised (the model back at its weights after the last complete epoch); a classifier
+    with fewer outputs than the labels have classes is a ValueError before the first step.
 
     >>> from alexnet_lib.loaders import BatchLoader
     >>> images, labels = torch.randint(0, 256, (64, 8, 8), dtype=torch.uint8), torch.arange(64) % 2
@@ -573,6 +692,8 @@ def fit(
         raise ValueError(f"epochs={epochs!r} should be a whole number >= 1.")
     if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 1):
         raise ValueError(f"max_batches={max_batches!r} should be a whole number >= 1 (or None for all batches).")
+    if max_loss_ratio is not None and not max_loss_ratio > 1:
+        raise ValueError(f"max_loss_ratio={max_loss_ratio!r} should be a number > 1 (or None to stop only at NaN or infinite losses).")
     train_iter, test_iter = _split_data(data)
     device = resolve_device(device)
     precision = choose_precision(device, amp, channels_last)
@@ -601,6 +722,8 @@ def fit(
     name = _model_name(model)
     curve = LiveCurve(epochs, title=f"{name}: {precision.describe()} on {device}", enabled=plot)
 
+    guard = _DivergenceGuard(model, opt, epochs, batches_per_epoch, max_loss_ratio)
+    diverged: TrainingDiverged | None = None
     rows: list[dict[str, float]] = []
     interrupted = testing = False
     totals = _EpochTotals(device)
@@ -615,6 +738,7 @@ def fit(
                 if hasattr(train_iter, "set_epoch"):
                     train_iter.set_epoch(epoch, seed)
                 model.train()
+                guard.start_epoch()
                 totals = _EpochTotals(device)
                 bar.set_description(f"{name} epoch {epoch + 1}/{epochs}", refresh=False)
                 start = last_report = time.perf_counter()
@@ -624,6 +748,8 @@ def fit(
                     x, y = _to_device(x, y, precision)
                     with precision.autocast():
                         out = model(x)
+                        if epoch == 0 and i == 0:
+                            _check_classes(name, out, y, loss_fn, train_iter)
                         loss = loss_fn(out, y)
                     opt.zero_grad(set_to_none=True)
                     if scaler is not None:
@@ -636,6 +762,7 @@ def fit(
                     if sched is not None:
                         sched.step()
                     totals.add(loss, out, y)
+                    guard.watch(epoch, i + 1, loss)
                     estimate.batch_done(i)
                     bar.update(1)
                     now = time.perf_counter()
@@ -645,6 +772,7 @@ def fit(
                         bar.set_postfix(loss=f"{train_loss:.3f}", acc=f"{train_acc:.3f}", refresh=False)
                         fraction = totals.batches / batches_per_epoch if batches_per_epoch else 1.0
                         curve.add(epoch + fraction, train_loss=train_loss, train_acc=train_acc)
+                guard.finish_epoch()
                 _sync(device)
                 train_seconds = time.perf_counter() - start
                 train_loss, train_acc = totals.means()
@@ -664,6 +792,9 @@ def fit(
                 bar.set_postfix(loss=f"{train_loss:.3f}", train_acc=f"{train_acc:.3f}", test_acc=f"{row['test_acc']:.3f}")
                 curve.add(epoch + 1, **{k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")})
                 curve.draw()
+        except TrainingDiverged as exc:
+            diverged = exc
+            guard.restore()
         except KeyboardInterrupt:
             interrupted = True
             if totals.batches:
@@ -696,29 +827,50 @@ def fit(
         model=name, device=str(device), precision=precision.describe(), interrupted=interrupted,
         seconds=time.perf_counter() - run_start, optimizer=type(opt).__name__, schedule=schedule, seed=seed,
     )
+    if diverged is not None:
+        history.attrs["diverged"] = str(diverged)
+        diverged.history, diverged.model = history, model
+        raise diverged
     return history
 
 
 def format_history(history: pd.DataFrame) -> str:
-    """The history as a text table: losses to 3 decimals, accuracies in %, speeds with thousands separators, ``-`` where missing.
+    """The history as a text table: losses to 3 decimals, accuracies in %, speeds with thousands separators.
 
-    >>> history = pd.DataFrame([[1, 0.61234, 0.7712, 0.5, 0.8, 0.1, 3615, 1.23, 3012.5]], columns=HISTORY_COLUMNS)
+    ``-`` marks what was not measured (no test set, an interrupted epoch's test figures);
+    a loss that was measured but is NaN or infinite prints as ``nan`` or ``inf``. A loss
+    counts as measured when the accuracy beside it is (an accuracy is NaN only when no image
+    was scored).
+
+    >>> nan = float("nan")
+    >>> history = pd.DataFrame([[1, 0.61234, 0.7712, 0.5, 0.8, 0.1, 3615, 1.23, 3012.5],
+    ...                         [2, 0.5, 0.8, nan, 0.1, 0.1, 3615, 1.2, 3000.0],
+    ...                         [3, 0.4, 0.85, nan, nan, 0.1, 1200, 0.4, 3000.0]], columns=HISTORY_COLUMNS)
     >>> print(format_history(history))
      epoch  train_loss  train_acc  test_loss  test_acc  lr  images  seconds  images/s
          1       0.612      77.1%      0.500     80.0%  0.1   3,615      1.2     3,012
+         2       0.500      80.0%        nan     10.0%  0.1   3,615      1.2     3,000
+         3       0.400      85.0%          -         -  0.1   1,200      0.4     3,000
     """
-    def pct(v: float) -> str:
-        return "" if v != v else f"{100 * v:.1f}%"
+    def missing_or(text: Callable[[float], str]) -> Callable[[float], str]:
+        return lambda v: "-" if v != v else text(v)
 
-    def num(digits: int) -> Callable[[float], str]:
-        return lambda v: "" if v != v else f"{v:,.{digits}f}"
-
+    loss_beside = {"train_acc": "train_loss", "test_acc": "test_loss"}
     table = history.rename(columns={"images_per_s": "images/s"})
     formatters = {
-        "train_loss": num(3), "test_loss": num(3), "train_acc": pct, "test_acc": pct, "lr": lambda v: f"{v:.3g}",
-        "images": lambda v: f"{int(v):,}", "seconds": num(1), "images/s": num(0),
+        "train_loss": lambda v: f"{v:,.3f}", "test_loss": lambda v: f"{v:,.3f}",
+        "train_acc": missing_or(lambda v: f"{100 * v:.1f}%"), "test_acc": missing_or(lambda v: f"{100 * v:.1f}%"),
+        "lr": lambda v: f"{v:.3g}", "images": lambda v: f"{int(v):,}", "seconds": missing_or(lambda v: f"{v:,.1f}"),
+        "images/s": missing_or(lambda v: f"{v:,.0f}"),
     }
-    return table.to_string(index=False, na_rep="-", formatters={k: f for k, f in formatters.items() if k in table.columns})
+    text = table.copy()  # the epoch (and any column not named here) as pandas prints numbers
+    for column, formatter in formatters.items():
+        if column in text:
+            text[column] = [formatter(v) for v in table[column]]
+    for accuracy, loss in loss_beside.items():
+        if accuracy in table and loss in table:
+            text.loc[table[accuracy].isna().to_numpy(), loss] = "-"
+    return text.to_string(index=False)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -744,6 +896,43 @@ def _plain(name: str, value: object) -> object:
     )
 
 
+def _write_atomically(path: Path, write: Callable[[IO[bytes]], object]) -> Path:
+    """Write ``path`` through a temporary file beside it, then rename it into place.
+
+    A crash, a Ctrl-C or a full disk leaves the old file (or none), never a half-written one;
+    of two processes writing the same path, one wins whole.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.partial")
+    try:
+        with open(temporary, "xb") as f:  # 'x': a new file, with the permissions the umask gives
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def save_history(path: str | Path, history: pd.DataFrame) -> Path:
+    """Save the history as CSV (NaN as an empty field), written atomically; return the path.
+
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = save_history(Path(folder) / "history.csv", pd.DataFrame({"epoch": [1], "train_loss": [0.5]}))
+    ...     print(path.read_text().strip())
+    epoch,train_loss
+    1,0.5
+    """
+    return _write_atomically(Path(path), lambda f: f.write(history.to_csv(index=False).encode()))
+
+
+def _first_nonfinite(state: dict[str, torch.Tensor]) -> str | None:
+    """The name of the first floating-point tensor of ``state`` holding a NaN or an infinity, or None."""
+    return next((k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())), None)
+
+
 def save_checkpoint(
     path: str | Path,
     model: nn.Module,
@@ -757,10 +946,18 @@ def save_checkpoint(
     read it with ``torch.load(weights_only=True)``, which runs no code from the file. The
     model's registered name goes in ``meta['model_name']``; give ``model_kwargs=...`` (the
     arguments of ``models.get``) to let ``load_checkpoint`` rebuild the model by itself.
+    Weights holding NaN or infinite values are refused (a ValueError), and the file is written
+    to a temporary file renamed into place, so it is never half-written.
     """
     path = Path(path)
     meta = {key: _plain(key, value) for key, value in meta.items()}
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    bad = _first_nonfinite(state)
+    if bad is not None:
+        raise ValueError(
+            f"the weights {bad!r} of {_model_name(model)} hold NaN or infinite values (its training diverged), so they "
+            f"are not saved to {path}; train again with a lower learning rate."
+        )
     payload: dict[str, object] = {
         "format": _CHECKPOINT_FORMAT,
         "model_state": state,
@@ -774,9 +971,50 @@ def save_checkpoint(
             "rows": [list(_plain("history", tuple(row))) for row in history.itertuples(index=False)],
             "attrs": {str(k): _plain(f"history.attrs[{k!r}]", v) for k, v in history.attrs.items()},
         }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save(payload, path)
-    return path
+    return _write_atomically(path, lambda f: torch.save(payload, f))
+
+
+def _refusal_reason(exc: pickle.UnpicklingError) -> str:
+    """The line of torch's long weights_only refusal that says what it met (e.g. 'Unsupported global ...')."""
+    boilerplate = ("Weights only load failed", "Please file an issue", "Check the documentation")
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip() and not line.strip().startswith(boilerplate)]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _load_weights_only(path: Path, map_location: str | torch.device) -> object:
+    """``torch.load(path, weights_only=True)``, its failures explained in one sentence."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise ValueError(
+            f"{path} was refused by torch.load(weights_only=True), which reads only tensors and plain values "
+            f"({_refusal_reason(exc)}); it was not written by save_checkpoint, and loading it any other way could run "
+            "code hidden in it: do not, unless you trust where it came from."
+        ) from exc
+    except (RuntimeError, EOFError) as exc:
+        reason = str(exc).split(". ")[0] or "the file ends too soon"
+        raise ValueError(f"{path} cannot be read as a checkpoint ({reason}): it is damaged or cut short; use another copy.") from exc
+
+
+def _shape_text(tensor: torch.Tensor) -> str:
+    return "×".join(map(str, tensor.shape)) or "a scalar"
+
+
+def _first_mismatch(saved: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> str | None:
+    """The first difference between saved weights and a model's, in words; None if they fit.
+
+    >>> _first_mismatch({"w": torch.zeros(6, 1, 5, 5)}, {"w": torch.zeros(64, 3, 11, 11)})
+    "'w' is 6×1×5×5 in the checkpoint but 64×3×11×11 in this model"
+    >>> _first_mismatch({"w": torch.zeros(2)}, {"w": torch.zeros(2), "b": torch.zeros(1)})
+    "this model's 'b' (1) is not in the checkpoint"
+    """
+    for key, tensor in expected.items():
+        if key not in saved:
+            return f"this model's {key!r} ({_shape_text(tensor)}) is not in the checkpoint"
+        if saved[key].shape != tensor.shape:
+            return f"{key!r} is {_shape_text(saved[key])} in the checkpoint but {_shape_text(tensor)} in this model"
+    extra = next((key for key in saved if key not in expected), None)
+    return None if extra is None else f"the checkpoint's {extra!r} ({_shape_text(saved[extra])}) has no place in this model"
 
 
 @dataclass
@@ -807,7 +1045,7 @@ def load_checkpoint(
         raise FileNotFoundError(
             f"no checkpoint at {path}; check the path (python -m alexnet_lib train saves runs/<model>-<time>/checkpoint.pt)."
         )
-    payload = torch.load(path, map_location=map_location, weights_only=True)
+    payload = _load_weights_only(path, map_location)
     if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT:
         raise ValueError(f"{path} is not a checkpoint saved by alexnet_lib.training.save_checkpoint.")
     meta = dict(payload.get("meta", {}))
@@ -819,13 +1057,14 @@ def load_checkpoint(
         if name in models.list_models():
             model = models.get(name, **dict(meta["model_kwargs"]))
     if model is not None:
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
+        mismatch = _first_mismatch(state, model.state_dict())
+        if mismatch is not None:
             raise ValueError(
                 f"the checkpoint {path} holds the weights of {meta.get('model_name')!r}, which do not fit this "
-                f"{_model_name(model)}: {str(exc).splitlines()[0]} Build the model the checkpoint was saved from."
-            ) from exc
+                f"{_model_name(model)}: {mismatch}; build the model the checkpoint was saved from "
+                "(load_checkpoint(path) without a model rebuilds it when it can)."
+            )
+        model.load_state_dict(state)
     optimizer_state = payload.get("optimizer_state")
     if optimizer is not None:
         if optimizer_state is None:
