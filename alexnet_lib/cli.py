@@ -23,7 +23,7 @@ import traceback
 import warnings
 from importlib import metadata
 
-from .config import _is_true, get_config
+from .config import _is_true, get_config, shown_path
 
 ENV_TRACEBACK = "ALEXNET_TRACEBACK"
 
@@ -35,8 +35,11 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def doctor_report(download: bool = False) -> tuple[str, bool]:
-    """The environment check as text, and whether Fashion-MNIST is ready to use."""
+def doctor_report(download: bool = False, full_paths: bool = True) -> tuple[str, bool]:
+    """The environment check as text, and whether Fashion-MNIST is ready to use.
+
+    ``full_paths=False`` shows the data root as ``config.shown_path`` does (for notebook outputs).
+    """
     import torch
 
     from .data import DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder
@@ -58,7 +61,7 @@ def doctor_report(download: bool = False) -> tuple[str, bool]:
         f"  alexnet-lib  {_version('alexnet-lib')}",
         f"  device       {device} ({torch.get_num_threads()} CPU threads)",
         f"  profile      {cfg.profile.name} ({cfg.profile_source}): {cfg.profile.description}",
-        f"  data root    {cfg.data_root} ({cfg.data_root_source})",
+        f"  data root    {cfg.data_root if full_paths else shown_path(cfg.data_root)} ({cfg.data_root_source})",
     ]
     try:
         counts = ensure_fashion_mnist(cfg.data_root) if download else fashion_mnist_counts(cfg.data_root)

@@ -120,7 +120,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "cpu": Profile(
         name="cpu",
-        description="a laptop CPU: minutes per notebook, smaller AlexNet inputs",
+        description="a laptop CPU: at most 10 minutes per notebook, AlexNet at 64x64, training budgets sized for 2 cores",
         train_images=None,
         test_images=None,
         epochs=10,
@@ -129,7 +129,7 @@ PROFILES: dict[str, Profile] = {
     ),
     "gpu": Profile(
         name="gpu",
-        description="a CUDA GPU: the full recipe, AlexNet at 224x224",
+        description="a CUDA GPU: the book's AlexNet at 224x224, at most 5 minutes per notebook on a T4",
         train_images=None,
         test_images=None,
         epochs=10,

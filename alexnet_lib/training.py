@@ -44,6 +44,7 @@ so a crash never leaves a half-written checkpoint.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import pickle
@@ -132,9 +133,16 @@ def cpu_has_native_bf16() -> bool:
     Only then does bf16 autocast speed training up; elsewhere oneDNN emulates bf16 and it can
     be slower than float32.
 
+    ``ONEDNN_MAX_CPU_ISA`` set to an instruction set without bf16 (``AVX2``, say) makes it
+    False: oneDNN then emulates bf16 even on a CPU that has it, which is how an AVX2 laptop can
+    be imitated on a newer machine.
+
     >>> isinstance(cpu_has_native_bf16(), bool)
     True
     """
+    isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    if isa and not any(isa.startswith(k) for k in ("ALL", "AVX512_CORE_BF16", "AVX512_CORE_AMX", "AVX10")):
+        return False
     get_capability = getattr(getattr(torch._C, "_cpu", None), "_get_cpu_capability", None)
     if get_capability is not None:
         try:
@@ -827,11 +835,31 @@ def fit(
         model=name, device=str(device), precision=precision.describe(), interrupted=interrupted,
         seconds=time.perf_counter() - run_start, optimizer=type(opt).__name__, schedule=schedule, seed=seed,
     )
+    _log_run(history)
     if diverged is not None:
         history.attrs["diverged"] = str(diverged)
         diverged.history, diverged.model = history, model
         raise diverged
     return history
+
+
+def _log_run(history: pd.DataFrame) -> None:
+    """Append the run's final figures as one JSON line to the file named by ``ALEXNET_RUN_LOG``, if set.
+
+    ``tools/profile_check.py`` sets it to collect every training run of a notebook.
+    """
+    path = os.environ.get("ALEXNET_RUN_LOG")
+    if not path or history.empty:
+        return
+    last = history.iloc[-1]
+    record = {
+        "model": history.attrs["model"], "epochs": int(last["epoch"]), "train_acc": float(last["train_acc"]),
+        "test_acc": float(last["test_acc"]), "seconds": float(history.attrs["seconds"]),
+        "images_per_s": float(history["images_per_s"].mean()), "device": history.attrs["device"],
+        "precision": history.attrs["precision"],
+    }
+    with open(path, "a", encoding="utf-8") as log:
+        log.write(json.dumps(record) + "\n")
 
 
 def format_history(history: pd.DataFrame) -> str:

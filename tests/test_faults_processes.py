@@ -97,15 +97,17 @@ def test_two_runs_at_once_keep_both_results(tmp_path):
 
 def test_a_second_run_into_a_busy_folder_is_refused_at_once(tmp_path):
     out = tmp_path / "seq"
-    first = Train(tmp_path, "--epochs", "1", "--out", str(out))
+    first = Train(tmp_path, "--epochs", "500", "--out", str(out))  # far longer than the second run's start-up
     first.wait_until(lambda: (out / CLAIM_FILE).exists(), what="the first run claimed its folder")
     second = Train(tmp_path, "--epochs", "1", "--out", str(out))
     code, stdout, err = second.finish()
+    assert first.proc.poll() is None, "the first run ended before the second was refused: the test proves nothing"
     assert code == 2 and stdout == ""
     assert re.fullmatch(rf"error: {re.escape(str(out))} is claimed by another run \(process {first.proc.pid}, "
                         r"started [\d: -]+\) that has not saved yet; choose another folder, .*--force.*\n", err), err
-    assert first.finish()[0] == 0
-    _assert_a_whole_run(out, epochs=1)
+    first.proc.send_signal(signal.SIGINT)  # the first run stops and saves what it trained
+    assert first.finish()[0] == 130
+    _assert_a_whole_run(out)
 
 
 def test_ctrl_c_during_start_up_is_one_line_and_leaves_nothing(tmp_path):

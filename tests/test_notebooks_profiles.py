@@ -10,11 +10,10 @@ the cell. The executed copies are kept in memory: the committed notebooks are no
 
 from __future__ import annotations
 
-import os
+import importlib.util
 
 import nbformat
 import pytest
-from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from conftest import ROOT
@@ -23,14 +22,17 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CAPS = {"ALEXNET_MAX_IMAGES": "256", "ALEXNET_MAX_EPOCHS": "1", "ALEXNET_DEVICE": "cpu"}
 
 
+def _tool():
+    spec = importlib.util.spec_from_file_location("profile_check", ROOT / "tools" / "profile_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def execute(path, profile: str) -> nbformat.NotebookNode:
     """Run the notebook at ``path`` in a fresh kernel under ``profile`` with the tiny caps; return it executed."""
-    nb = nbformat.read(path, as_version=4)
-    env = {**os.environ, **CAPS, "ALEXNET_PROFILE": profile, "MPLBACKEND": "agg"}
-    env.pop("CI", None)
-    client = NotebookClient(nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    client.execute(env=env)
-    return nb
+    tool = _tool()
+    return tool.execute_notebook(path, tool.profile_env(profile, **CAPS), timeout=600)
 
 
 @pytest.mark.parametrize("profile", ["cpu", "gpu"])

@@ -1,0 +1,85 @@
+"""Time budgets of the profiles: measured speeds × the images each notebook trains on = minutes per notebook.
+
+The ``cpu`` profile must run every notebook within 10 minutes on a 2-core laptop CPU in float32
+(AVX2, no bf16), the ``gpu`` profile within 5 minutes on a Colab T4, both with the full 60,000 /
+10,000 images on disk. This script measures, on this machine and with the arithmetic the trainer
+chooses here, training and test images per second of the three networks the notebooks train, and
+multiplies them by each notebook's training runs under a profile (from the recipes, for the full
+data set). An AVX2 laptop can be imitated on a newer CPU:
+
+    ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python benchmarks/bench_profiles.py --profile cpu
+
+Run: python benchmarks/bench_profiles.py [--profile cpu|gpu] [--batches N] [--speed MODEL=TRAIN/TEST ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import replace
+
+import torch
+
+from alexnet_lib.recipes import epochs_for_budget, recipe
+from alexnet_lib.reference import machine_name
+from alexnet_lib.training import choose_precision, evaluate, fit
+
+FULL = (60_000, 10_000)
+
+
+def speeds(name: str, profile: str, batches: int) -> tuple[float, float]:
+    """Training and test images per second of ``name``'s recipe here (after a warm-up epoch)."""
+    r = recipe(name, profile)
+    r = replace(r, train_images=r.batch_size * batches, test_images=r.batch_size * batches)
+    data = r.loaders(seed=0)
+    model = r.build_model(seed=0)
+    history = fit(model, (data.train, None), epochs=2, seed=0, progress=False, plot=False, announce=False,
+                  **{k: v for k, v in r.fit_kwargs().items() if k != "epochs"})
+    start = time.perf_counter()
+    result = evaluate(model, data.test)
+    return float(history["images_per_s"].iloc[-1]), result["images"] / (time.perf_counter() - start)
+
+
+def notebook_runs(profile: str) -> dict[str, list[tuple[str, int, int]]]:
+    """Per notebook, its training runs as (model, training images seen, test images evaluated), full data set."""
+    def run(name: str, **kw) -> tuple[str, int, int]:
+        r = replace(recipe(name, profile), **kw)
+        epochs = epochs_for_budget(r.budget, r.train_images, on_disk=FULL[0]) if r.budget else r.epochs
+        train = min(r.train_images or FULL[0], FULL[0])
+        test = min(r.test_images or FULL[1], FULL[1])
+        return name, epochs * train, epochs * test
+
+    alexnet = "alexnet_d2l" if profile == "gpu" else "alexnet_cpu"
+    study = ("alexnet_cpu", 12 * 500 * 20, 12 * 1_500)  # 06: 4 settings × 3 seeds, 20 epochs of 500 images; tested once
+    return {
+        "02_lenet": [run("lenet")],
+        "03_relu_vs_sigmoid": [run("lenet")] * 10,  # 8 runs of the learning-rate sweep + 2 with max pooling
+        "06_training_alexnet": [run(alexnet), study, run("lenet")],
+        "07_inside_alexnet": [run("alexnet_cpu")],
+        "08_recap": [run("lenet"), run(alexnet)],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="cpu", choices=["cpu", "gpu"])
+    parser.add_argument("--batches", type=int, default=8, help="batches per speed measurement")
+    parser.add_argument("--speed", action="append", default=[],
+                        help="MODEL=TRAIN/TEST images/s to use instead of measuring (e.g. for a GPU estimated from another)")
+    args = parser.parse_args()
+    runs = notebook_runs(args.profile)
+    given = {k: tuple(map(float, v.split("/"))) for k, v in (s.split("=") for s in args.speed)}
+    print(f"machine: {machine_name()}; torch {torch.__version__}; {choose_precision('cpu').describe()} on the CPU")
+    rates = {}
+    for name in sorted({m for rs in runs.values() for m, _, _ in rs}):
+        rates[name] = given.get(name) or speeds(name, args.profile, args.batches if name != "alexnet_d2l" else 2)
+        print(f"{name:12s} {rates[name][0]:>9,.0f} training images/s {rates[name][1]:>9,.0f} test images/s", flush=True)
+    print(f"\nprofile {args.profile}, full data set (60,000 / 10,000): training time per notebook")
+    for notebook, rs in runs.items():
+        seconds = sum(train / rates[m][0] + test / rates[m][1] for m, train, test in rs)
+        parts = ", ".join(f"{rs.count(r)} × {r[0]} {r[1]:,}+{r[2]:,}" for r in dict.fromkeys(rs))
+        print(f"{notebook:22s} {seconds / 60:5.1f} min   ({parts} training+test images)")
+
+
+if __name__ == "__main__":
+    main()

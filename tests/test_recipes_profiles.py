@@ -1,0 +1,64 @@
+"""Recipes under the profiles: budgets, caps, the time estimate, and the committed reference runs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from alexnet_lib.config import PROFILES
+from alexnet_lib.loaders import BatchLoader
+from alexnet_lib.plots import to_numpy
+from alexnet_lib.recipes import MAX_BUDGET_EPOCHS, epochs_for_budget, recipe
+from alexnet_lib.reference import PROVENANCE, reference_histories
+from alexnet_lib.training import fit
+
+
+@pytest.mark.parametrize("on_disk", [1_000, 3_615, 20_000, 60_000])
+def test_a_budget_shows_about_its_images_whatever_is_on_disk(on_disk):
+    epochs = epochs_for_budget(160_000, None, on_disk=on_disk)
+    assert 1 <= epochs <= MAX_BUDGET_EPOCHS
+    if epochs < MAX_BUDGET_EPOCHS:  # not clipped: within half an epoch of the budget
+        assert abs(epochs * on_disk - 160_000) <= on_disk / 2
+
+
+def test_budget_recipes_follow_the_data_on_disk(monkeypatch):
+    monkeypatch.setattr("alexnet_lib.recipes.fashion_mnist_counts", lambda: {"train": 60_000, "test": 10_000})
+    assert recipe("alexnet_cpu", "cpu").epochs == 3 and recipe("alexnet_d2l", "gpu").epochs == 3
+    monkeypatch.setattr("alexnet_lib.recipes.fashion_mnist_counts", lambda: {"train": 3_615, "test": 1_770})
+    assert recipe("alexnet_cpu", "cpu").epochs == 40
+    assert "(a budget of 160,000 training images)" in recipe("alexnet_cpu", "cpu").describe()
+
+
+def test_every_recipe_honours_the_caps(monkeypatch):
+    monkeypatch.setenv("ALEXNET_MAX_IMAGES", "256")
+    monkeypatch.setenv("ALEXNET_MAX_EPOCHS", "1")
+    for profile in PROFILES:
+        for name in ["lenet", "alexnet_cpu", "alexnet_d2l"]:
+            r = recipe(name, profile)
+            assert r.epochs == 1 and r.train_images <= 256 and r.test_images <= 256, (name, profile)
+
+
+def test_fit_announces_its_time_once_in_advance(capsys):
+    images, labels = torch.randint(0, 256, (256, 8, 8), dtype=torch.uint8), torch.arange(256) % 2
+    data = BatchLoader(images, labels, 16), BatchLoader(images, labels, 64)
+    fit(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), data, epochs=3, lr=0.1, progress=False, announce=True)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Sequential: about ") and "for 3 epochs of 16 batches" in lines[0]
+
+
+def test_to_numpy_takes_any_tensor_to_the_cpu():
+    x = torch.arange(6, dtype=torch.bfloat16).reshape(2, 3).requires_grad_(False)
+    assert to_numpy(x).tolist() == [[0, 1, 2], [3, 4, 5]] and str(to_numpy(x).dtype) == "float32"
+    if torch.cuda.is_available():
+        assert to_numpy(x.cuda()).tolist() == [[0, 1, 2], [3, 4, 5]]
+
+
+def test_committed_reference_runs_meet_the_targets_and_say_where_they_come_from():
+    runs = reference_histories("cpu")
+    assert {"lenet", "lenet_sigmoid", "alexnet_cpu"} <= set(runs)
+    for h in runs.values():
+        assert set(PROVENANCE) <= set(h.columns) and h[PROVENANCE].nunique().max() == 1
+        assert h["epoch"].tolist() == list(range(1, len(h) + 1))
+    final = {name: h["test_acc"].iloc[-1] for name, h in runs.items()}
+    assert final["alexnet_cpu"] >= 0.88 and final["alexnet_cpu"] > final["lenet"]  # issue 15's targets

@@ -1,0 +1,96 @@
+"""Execute every notebook under one profile and report each one's time and the accuracies it reached.
+
+    python tools/profile_check.py --profile gpu            # make gpu-check: on a CUDA machine
+    python tools/profile_check.py --profile cpu            # the laptop profile, full size
+    ALEXNET_MAX_IMAGES=256 ALEXNET_MAX_EPOCHS=1 ALEXNET_DEVICE=cpu python tools/profile_check.py --profile gpu --no-tests
+
+Each notebook runs in a fresh kernel with ``ALEXNET_PROFILE`` set; every ``fit`` call appends its
+final figures to a run log (``ALEXNET_RUN_LOG``), read back for the report. The executed copies
+go to ``build/profile-check/<profile>/`` (the committed notebooks are not touched). Then, unless
+``--no-tests``, the unit tests and doctests run on the same machine. The exit status is 1 when a
+notebook or a test failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def execute_notebook(path: Path, env: dict[str, str], timeout: int = 1800) -> nbformat.NotebookNode:
+    """Run the notebook at ``path`` in a fresh kernel with environment ``env``; return it executed.
+
+    Raises ``CellExecutionError`` (naming the cell) at the first cell that fails.
+    """
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client.execute(env=env)
+    return nb
+
+
+def profile_env(profile: str, **extra: str) -> dict[str, str]:
+    """This process's environment with ``ALEXNET_PROFILE=profile`` (and ``CI`` removed, which would choose ci)."""
+    env = {**os.environ, "ALEXNET_PROFILE": profile, "MPLBACKEND": "agg", **extra}
+    env.pop("CI", None)
+    return env
+
+
+def _runs_text(log: Path) -> str:
+    if not log.exists():
+        return "no training"
+    runs = [json.loads(line) for line in log.read_text().splitlines()]
+    return "; ".join(f"{r['model']} {r['test_acc']:.1%} ({r['epochs']} ep, {r['seconds']:.0f} s)" for r in runs)
+
+
+def check_notebooks(profile: str, names: list[str], out: Path) -> bool:
+    """Execute the notebooks; print one line each (time, runs); return whether all ran without error."""
+    out.mkdir(parents=True, exist_ok=True)
+    ok = True
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        if names and not any(path.stem.startswith(n) for n in names):
+            continue
+        with tempfile.TemporaryDirectory() as tmp:
+            log = Path(tmp) / "runs.jsonl"
+            start = time.perf_counter()
+            try:
+                nb = execute_notebook(path, profile_env(profile, ALEXNET_RUN_LOG=str(log)))
+                nbformat.write(nb, out / path.name)
+                status = "ok"
+            except CellExecutionError as error:
+                ok, status = False, f"FAILED: {str(error).strip().splitlines()[-1]}"
+            seconds = time.perf_counter() - start
+            print(f"{path.stem:36s} {seconds:7.1f} s  {status}  {_runs_text(log)}", flush=True)
+    return ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--profile", default="gpu", choices=["ci", "cpu", "gpu"])
+    parser.add_argument("--notebooks", nargs="*", default=[], help="name prefixes, e.g. 06 07 (default: all)")
+    parser.add_argument("--no-tests", action="store_true", help="skip the unit tests and doctests")
+    parser.add_argument("--out", type=Path, default=None, help="folder for the executed copies")
+    args = parser.parse_args(argv)
+    out = args.out or ROOT / "build" / "profile-check" / args.profile
+    print(f"profile {args.profile}: executing notebooks into {out}", flush=True)
+    ok = check_notebooks(args.profile, args.notebooks, out)
+    if not args.no_tests:
+        tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "alexnet_lib",
+                                "--deselect", "tests/test_notebooks_profiles.py"], cwd=ROOT, env=profile_env("ci"))
+        ok = ok and tests.returncode == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Train the reference runs that notebooks 06 and 08 plot beside their own, and commit them as CSV.
+
+    ALEXNET_PROFILE=cpu python tools/reference_runs.py      # make references
+
+Each run is a recipe of the active profile, trained with seed 0 on the data on disk: ``lenet``
+and ``alexnet_cpu`` for notebooks 06 and 08, and ``lenet_sigmoid`` for notebook 03, the sigmoid
+LeNet at its best learning rate of 03's sweep (0.03, 0.1, 0.3, 1.0) under ``cpu`` on the offline
+subset: 1.0 (86.0%; 0.3 gave 83.7%). Its history goes to
+``alexnet_lib/reference/<profile>-<run>.csv`` with the machine, date, torch version, data and
+recipe in every row (``alexnet_lib.reference``).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dataclasses import replace
+
+from alexnet_lib.config import get_config
+from alexnet_lib.data import fashion_mnist_counts
+from alexnet_lib.recipes import recipe
+from alexnet_lib.reference import write_reference
+from alexnet_lib.training import format_history, fit
+
+RUNS = {  # run name: (model, changes to its recipe, changes to its model)
+    "lenet": ("lenet", {}, {}),
+    "lenet_sigmoid": ("lenet", {"lr": 1.0}, {"activation": "sigmoid"}),
+    "alexnet_cpu": ("alexnet_cpu", {}, {}),
+}
+
+
+def data_text(train_images: int | None, test_images: int | None) -> str:
+    """The images a run used, in words, from what is on disk."""
+    counts = fashion_mnist_counts()
+    train = counts["train"] if train_images is None else min(train_images, counts["train"])
+    test = counts["test"] if test_images is None else min(test_images, counts["test"])
+    source = "full Fashion-MNIST" if counts["train"] == 60_000 else f"Fashion-MNIST subset on disk ({counts['train']:,} / {counts['test']:,})"
+    return f"{source}: first {train:,} training and {test:,} test images"
+
+
+def main() -> int:
+    cfg = get_config()
+    print(cfg.describe(), flush=True)
+    for run, (name, changes, model_kwargs) in RUNS.items():
+        r = replace(recipe(name, cfg.profile, **model_kwargs), **changes)
+        print(f"\n{r.describe()}", flush=True)
+        history = fit(r.build_model(seed=0), r.loaders(seed=0), seed=0, progress=False, plot=False, **r.fit_kwargs())
+        print(format_history(history))
+        path = write_reference(history, cfg.profile.name, run, data=data_text(r.train_images, r.test_images),
+                               recipe=r.describe(), device=cfg.device)
+        print(f"wrote {path}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
