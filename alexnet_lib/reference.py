@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from .plots import _new_figure
 from .training import cpu_has_native_bf16
 
-__all__ = ["REFERENCE_DIR", "machine_name", "plot_against_reference", "reference_histories", "reference_label", "write_reference"]
+__all__ = ["REFERENCE_DIR", "cpu_model", "machine_name", "plot_against_reference", "reference_histories", "reference_label", "write_reference"]
 
 REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
 PROVENANCE = ["machine", "date", "torch", "data", "recipe"]
@@ -40,18 +40,22 @@ def machine_name(device: str | torch.device = "cpu") -> str:
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    model = _cpu_model() or platform.processor() or platform.machine()
-    return f"{model}, {torch.get_num_threads()} cores, {'bf16' if cpu_has_native_bf16() else 'no bf16 (AVX2 or older)'}"
+    return f"{cpu_model()}, {torch.get_num_threads()} cores, {'bf16' if cpu_has_native_bf16() else 'no bf16 (AVX2 or older)'}"
 
 
-def _cpu_model() -> str | None:
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what ``platform`` knows.
+
+    >>> isinstance(cpu_model(), str)
+    True
+    """
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return None
+    return platform.processor() or platform.machine()
 
 
 def write_reference(history: pd.DataFrame, profile: str, run: str, *, data: str, recipe: str, device: str = "cpu",

@@ -30,7 +30,6 @@ import argparse
 import contextlib
 import io
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -44,6 +43,7 @@ from torch import nn
 
 from alexnet_lib.config import get_config
 from alexnet_lib.data import ensure_fashion_mnist
+from alexnet_lib.reference import cpu_model
 
 
 def book_alexnet() -> nn.Sequential:
@@ -216,17 +216,6 @@ def sweep(args, device: torch.device) -> None:
     for (amp, channels_last), speed in results.items():
         label = f"{'bf16/AMP' if amp else 'float32'} + {'channels_last' if channels_last else 'contiguous'}"
         print(f"  {label:34s} {speed:10,.1f} images/s  {speed / base:5.2f}x")
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux: /proc/cpuinfo), else what ``platform`` knows."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def main(argv: list[str] | None = None) -> None:
