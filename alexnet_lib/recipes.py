@@ -148,7 +148,7 @@ _TUNED: dict[tuple[str, str], dict] = {
     ("alexnet_cpu", "gpu"): {"budget": 600_000, "input_size": 64, "lr": 0.02, "flip": True, "crop_padding": 2},
     ("alexnet_d2l", "ci"): {"epochs": 1, "lr": 0.01, "batch_size": 64, "input_size": 224},
     ("alexnet_d2l", "cpu"): {"epochs": 10, "lr": 0.01, "input_size": 224},
-    ("alexnet_d2l", "gpu"): {"budget": 200_000, "lr": 0.01, "input_size": 224, "flip": True, "crop_padding": 16},
+    ("alexnet_d2l", "gpu"): {"budget": 130_000, "lr": 0.01, "input_size": 224, "flip": True, "crop_padding": 16},
 }
 
 

@@ -31,6 +31,12 @@ pytestmark = [
 ]
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C's default action. A test run started in the background (``cmd &``, nohup,
+    some CI runners) inherits SIGINT ignored, and Python then never turns it into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 class Train:
     """``python -m alexnet_lib train lenet ...`` in a child process, its stderr read as it comes."""
 
@@ -41,6 +47,7 @@ class Train:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "alexnet_lib", "train", "lenet", "--device", "cpu", *args],
             cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            preexec_fn=_default_sigint,
         )
         self.err = ""
         self._reader = threading.Thread(target=self._read_stderr, daemon=True)

@@ -1,6 +1,7 @@
 """Train the reference runs that notebooks 06 and 08 plot beside their own, and commit them as CSV.
 
     ALEXNET_PROFILE=cpu python tools/reference_runs.py      # make references
+    ALEXNET_PROFILE=gpu python tools/reference_runs.py alexnet_d2l   # the gpu recipe of the book's AlexNet
 
 Each run is a recipe of the active profile, trained with seed 0 on the data on disk: ``lenet``
 and ``alexnet_cpu`` for notebooks 06 and 08, and ``lenet_sigmoid`` for notebook 03, the sigmoid
@@ -26,7 +27,9 @@ RUNS = {  # run name: (model, changes to its recipe, changes to its model)
     "lenet": ("lenet", {}, {}),
     "lenet_sigmoid": ("lenet", {"lr": 1.0}, {"activation": "sigmoid"}),
     "alexnet_cpu": ("alexnet_cpu", {}, {}),
+    "alexnet_d2l": ("alexnet_d2l", {}, {}),  # the gpu profile's AlexNet: ALEXNET_PROFILE=gpu ... alexnet_d2l
 }
+DEFAULT_RUNS = ["lenet", "lenet_sigmoid", "alexnet_cpu"]
 
 
 def data_text(train_images: int | None, test_images: int | None) -> str:
@@ -38,10 +41,15 @@ def data_text(train_images: int | None, test_images: int | None) -> str:
     return f"{source}: first {train:,} training and {test:,} test images"
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    unknown = [run for run in argv if run not in RUNS]
+    if unknown:
+        print(f"error: no reference run named {', '.join(unknown)}; choose from {', '.join(RUNS)}.", file=sys.stderr)
+        return 2
     cfg = get_config()
     print(cfg.describe(), flush=True)
-    for run, (name, changes, model_kwargs) in RUNS.items():
+    for run in argv or DEFAULT_RUNS:
+        name, changes, model_kwargs = RUNS[run]
         r = replace(recipe(name, cfg.profile, **model_kwargs), **changes)
         print(f"\n{r.describe()}", flush=True)
         history = fit(r.build_model(seed=0), r.loaders(seed=0), seed=0, progress=False, plot=False, **r.fit_kwargs())
@@ -53,4 +61,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
