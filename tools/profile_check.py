@@ -51,7 +51,10 @@ def _runs_text(log: Path) -> str:
     if not log.exists():
         return "no training"
     runs = [json.loads(line) for line in log.read_text().splitlines()]
-    return "; ".join(f"{r['model']} {r['test_acc']:.1%} ({r['epochs']} ep, {r['seconds']:.0f} s)" for r in runs)
+    def accuracy(r: dict) -> str:
+        return f"{r['test_acc']:.1%}" if r["test_acc"] == r["test_acc"] else "tested apart"  # NaN: fit had no test set
+
+    return "; ".join(f"{r['model']} {accuracy(r)} ({r['epochs']} ep, {r['seconds']:.0f} s)" for r in runs)
 
 
 def check_notebooks(profile: str, names: list[str], out: Path) -> bool:
