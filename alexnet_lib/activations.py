@@ -13,6 +13,8 @@ from matplotlib.figure import Figure
 import torch
 from torch import nn
 
+from .basics import seeded
+
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid,
     "tanh": nn.Tanh,
@@ -72,8 +74,7 @@ def deep_mlp(
         raise ValueError(f"depth and width must be at least 1, got depth={depth}, width={width}.")
     if init not in ("default", "he"):
         raise ValueError(f"init must be 'default' or 'he', got {init!r}.")
-    with torch.random.fork_rng(devices=[]):  # the caller's generator is left as it was
-        torch.manual_seed(seed)
+    with seeded(seed):  # the caller's generator is left as it was
         layers: list[nn.Module] = []
         size = in_features
         for _ in range(depth):

@@ -23,6 +23,7 @@ import traceback
 import warnings
 from importlib import metadata
 
+from .basics import shape_text
 from .config import _is_true, get_config, shown_path
 
 ENV_TRACEBACK = "ALEXNET_TRACEBACK"
@@ -93,7 +94,7 @@ def _doctor(args: argparse.Namespace) -> int:
 def _parse_input_size(text: str) -> tuple[int, ...]:
     """``'3,224,224'`` (or ``3x224x224``) as ``(3, 224, 224)``, for argparse."""
     try:
-        size = tuple(int(v) for v in text.replace("x", ",").split(","))
+        size = tuple(int(v) for v in text.replace("x", ",").replace("×", ",").split(","))
     except ValueError:
         size = ()
     if not size or min(size) < 1:
@@ -168,9 +169,8 @@ def _registered_model(
         try:
             model = models.get(name, **kwargs, **extra)
         except ValueError as exc:
-            size = "x".join(map(str, input_size))
             raise ValueError(
-                f"{name} is built for {'x'.join(map(str, natural))} inputs and cannot be built for {size}: {exc}"
+                f"{name} is built for {shape_text(natural)} inputs and cannot be built for {shape_text(input_size)}: {exc}"
             ) from exc
     return model, tuple(input_size)
 

@@ -20,6 +20,8 @@ from itertools import chain
 import torch
 from torch import nn
 
+from .basics import is_whole_number, model_name, shape_text
+
 __all__ = ["ConvNet", "check_input", "check_positive", "feature_shape", "input_side_range"]
 
 _PROBE_BATCH = 2  # BatchNorm in training mode needs more than one value per channel
@@ -33,10 +35,6 @@ def _meta_call(module: nn.Module, x: torch.Tensor) -> torch.Tensor:
     }
     with torch.no_grad():
         return torch.func.functional_call(module, state, (x,))
-
-
-def _shape_text(shape: Sequence[int]) -> str:
-    return "×".join(str(int(v)) for v in shape)
 
 
 def feature_shape(features: nn.Module, input_size: Sequence[int], model_name: str = "the model") -> tuple[int, ...]:
@@ -79,7 +77,7 @@ def feature_shape(features: nn.Module, input_size: Sequence[int], model_name: st
         name, layer, shape = entered[-1]
         text = repr(layer)
         detail = f" ({text})" if "\n" not in text else ""
-        where = f"layer {name}{detail} gets {_shape_text(shape)} maps"
+        where = f"layer {name}{detail} gets {shape_text(shape)} maps"
     smallest = _smallest_side(lambda s: _features_work(features, c, s))
     fix = (
         f"The smallest input these layers accept is {c}×{smallest}×{smallest}: use input_size >= {smallest}."
@@ -148,7 +146,7 @@ def input_side_range(model: nn.Module) -> tuple[int, int | None]:
     _, h, w = model.input_size
     side = min(h, w)
     if not _model_works(model, side, side):  # cannot happen for a model that was built, but say so if it does
-        raise ValueError(f"{_name(model)} does not accept its own input size {model.input_size}.")
+        raise ValueError(f"{model_name(model)} does not accept its own input size {model.input_size}.")
     # Feature maps grow with the input, so the sizes that work are one run of sides around the
     # built one: those that give the classifier its number of features (or all from the
     # smallest up, after an adaptive pooling).
@@ -160,10 +158,6 @@ def input_side_range(model: nn.Module) -> tuple[int, int | None]:
         result = (lo, _first_true(lambda s: not _model_works(model, s, s), side, cap) - 1)
     model._input_side_range = result
     return result
-
-
-def _name(model: nn.Module) -> str:
-    return getattr(model, "model_name", type(model).__name__)
 
 
 def _sides_text(lo: int, hi: int | None) -> str:
@@ -190,7 +184,7 @@ def check_input(model: nn.Module, x: torch.Tensor) -> None:
     c, h, w = model.input_size
     if x.dim() == 4 and x.shape[1] == c and x.shape[2] == h and x.shape[3] == w:
         return
-    name = _name(model)
+    name = model_name(model)
     lo, hi = input_side_range(model)
     accepts = (
         f"As built (for {c}×{h}×{w}) it accepts (N, {c}, H, W) with {_sides_text(lo, hi)}: "
@@ -238,8 +232,8 @@ def check_input(model: nn.Module, x: torch.Tensor) -> None:
     built = feature_shape(model.features, (c, h, w), name)
     got = feature_shape(model.features, (c, *hw), name)
     raise ValueError(
-        f"{name} was built for {h}×{w} images: its classifier takes {_shape_text(built)} = {math.prod(built):,} "
-        f"features, and a {hw[0]}×{hw[1]} input (shape {shape}) gives {_shape_text(got)} = {math.prod(got):,}. "
+        f"{name} was built for {h}×{w} images: its classifier takes {shape_text(built)} = {math.prod(built):,} "
+        f"features, and a {hw[0]}×{hw[1]} input (shape {shape}) gives {shape_text(got)} = {math.prod(got):,}. "
         f"Resize the images to {h}×{w}{rebuild}. {accepts}"
     )
 
@@ -294,6 +288,6 @@ def check_positive(name: str, value: object, model_name: str, hint: str) -> int:
     ...
     ValueError: lenet: num_classes=0 is not allowed: it must be a whole number >= 1 (one output per class).
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_whole_number(value):
         raise ValueError(f"{model_name}: {name}={value!r} is not allowed: it must be a whole number >= 1 ({hint}).")
     return value

@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 
 import torch
 
+from .basics import is_whole_number
 from .config import ENV_DATA, ENV_OFFLINE, get_config
 
 CLASS_NAMES = (
@@ -415,7 +416,7 @@ def load_flowers102(
     root = get_config().data_root if root is None else Path(root)
     folder = ensure_flowers102(root, download=download)
     _check_split(split)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+    if not is_whole_number(size):
         raise ValueError(f"size={size!r} should be the side in pixels of the stored images (e.g. 256).")
     to_square = T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BILINEAR), T.CenterCrop(size), T.PILToTensor()])
     try:
@@ -430,7 +431,7 @@ def load_flowers102(
         raise exc
     n = len(dataset)
     if limit is not None:
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        if not is_whole_number(limit):
             raise ValueError(f"limit must be a positive number of images, got {limit!r}.")
         if limit > n:
             raise ValueError(f"limit={limit:,} asks for more {split} images than the {n:,} of Flowers102; use limit <= {n:,}.")

@@ -15,6 +15,8 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .basics import seeded
+
 
 def measure_dropout(x: torch.Tensor, ps: Sequence[float] = (0.1, 0.5, 0.8), seed: int = 0) -> pd.DataFrame:
     """Pass ``x`` through ``nn.Dropout(p)`` in evaluation and in training mode; one row per ``p``.
@@ -30,8 +32,7 @@ def measure_dropout(x: torch.Tensor, ps: Sequence[float] = (0.1, 0.5, 0.8), seed
     [{'p': 0.5, 'zeroed': 0.5, 'eval_mean': 1.0, 'train_mean': 1.0, 'unscaled_mean': 0.5, 'train_over_eval': 1.0}]
     """
     rows = []
-    with torch.random.fork_rng(devices=[]):  # the caller's generator is left as it was
-        torch.manual_seed(seed)
+    with seeded(seed):  # the caller's generator is left as it was
         for p in ps:
             layer = nn.Dropout(p)
             layer.eval()

@@ -35,6 +35,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from .basics import is_whole_number
 from .data import CLASS_NAMES, load_fashion_mnist
 from .training import resolve_device
 
@@ -63,8 +64,8 @@ Size = int | tuple[int, int]
 
 
 def _pair(name: str, value: Size) -> tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) and not isinstance(value, bool) else tuple(value)
-    if len(pair) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in pair):
+    pair = tuple(value) if isinstance(value, Sequence) else (value, value)
+    if len(pair) != 2 or not all(is_whole_number(v) for v in pair):
         raise ValueError(f"{name}={value!r} should be a side in pixels (an int >= 1) or a pair (height, width).")
     return pair
 
@@ -78,7 +79,7 @@ def resized_shape(height: int, width: int, size: Size) -> tuple[int, int]:
     >>> resized_shape(28, 28, 224), resized_shape(500, 667, 256), resized_shape(500, 667, (64, 32))
     ((224, 224), (256, 341), (64, 32))
     """
-    if isinstance(size, int) and not isinstance(size, bool):
+    if not isinstance(size, Sequence):
         _pair("resize", size)
         short, long = (height, width) if height <= width else (width, height)
         new_long = int(size * long / short)
@@ -269,7 +270,7 @@ class BatchLoader:
         drop_last: bool = False,
         device: str | torch.device | None = None,
     ) -> None:
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        if not is_whole_number(batch_size):
             raise ValueError(f"batch_size={batch_size!r} should be a whole number of images >= 1.")
         if images.dim() == 3:
             images = images.unsqueeze(1)
@@ -379,8 +380,8 @@ def split_sizes(subset: int | tuple[int | None, int | None] | None, available: t
     """
     if subset is None:
         return None, None
-    if isinstance(subset, int) and not isinstance(subset, bool):
-        if subset < 1:
+    if isinstance(subset, int):
+        if not is_whole_number(subset):
             raise ValueError(f"subset={subset} should be a positive number of images (or None for all).")
         return min(subset, available[0]), min(subset, available[1])
     if isinstance(subset, Sequence) and len(subset) == 2:

@@ -31,6 +31,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from .basics import seeded
 from .alexnet import AlexNet, AlexNet2012, AlexNet2012TwoTower, AlexNetCPU, AlexNetKerasBN
 from .convnet import check_input, check_positive, feature_shape
 from .lenet import EuclideanRBF, LeNet, LeNet5, PartialConv2d, ScaledTanh, Subsampling
@@ -103,10 +104,7 @@ def _seeded(seed: int | None, build: Callable[[], M]) -> M:
     """``build()`` with PyTorch's CPU generator seeded by ``seed`` and restored afterwards (None: as it is)."""
     if seed is None:
         return build()
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise ValueError(f"seed={seed!r} should be a whole number (or None to use torch's global generator).")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded(seed):
         return build()
 
 

@@ -28,7 +28,10 @@ Padding may be a number, a ``(before, after)`` pair, ``'valid'`` (no padding) or
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+
+from .basics import is_whole_number
 
 Padding = int | tuple[int, int] | str
 IntOrPair = int | tuple[int, int]
@@ -54,7 +57,7 @@ def _where(dim: str) -> str:
 
 
 def _check_int(name: str, value: object, minimum: int, hint: str, dim: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
+    if not is_whole_number(value, minimum=-math.inf):
         raise ShapeError(f"{_where(dim)}{name} must be a whole number, got {value!r}; {hint}.")
     if value < minimum:
         raise ShapeError(f"{_where(dim)}{name}={value} is not allowed; {hint}.")

@@ -44,6 +44,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from .basics import is_whole_number, shape_text
 from .shapes import next_receptive_field
 
 __all__ = ["layer_table", "format_layer_table", "training_memory", "format_training_memory"]
@@ -296,7 +297,7 @@ def _stride_for(n: int, out: int, k: int, d: int) -> int | None:
 
 def _check_input_size(input_size: Sequence[int]) -> tuple[int, ...]:
     size = tuple(input_size)
-    if not size or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in size):
+    if not size or not all(is_whole_number(v) for v in size):
         raise ValueError(
             f"input_size={input_size!r} should be whole numbers >= 1 without the batch dimension, "
             f"such as (3, 224, 224) for a colour image or (1, 28, 28) for Fashion-MNIST."
@@ -323,9 +324,8 @@ def _run(model: nn.Module, x: torch.Tensor) -> tuple[_Tracker, int]:
         with torch.no_grad(), counter, tracker:
             model(x)
     except Exception as exc:
-        size = "x".join(map(str, x.shape[1:]))
         raise ValueError(
-            f"{type(model).__name__} cannot run on an input of size {size}: {exc}\n"
+            f"{type(model).__name__} cannot run on an input of size {shape_text(x.shape[1:])}: {exc}\n"
             f"Check input_size (channels, height, width): the model may expect other channels or a larger image."
         ) from exc
     finally:
@@ -392,7 +392,7 @@ def layer_table(
     5  total                  None   11926  129360  None  None
     """
     size = _check_input_size(input_size)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_whole_number(batch_size):
         raise ValueError(f"batch_size={batch_size!r} should be a whole number of examples >= 1.")
     model_device, model_dtype = _model_device_dtype(model)
     device = model_device if device is None else torch.device(device)
@@ -464,18 +464,10 @@ def _bytes_text(n: int) -> str:
     return f"{n:,} B"
 
 
-def _shape_text(shape: object) -> str:
-    if shape is None:
-        return ""
-    if shape and all(isinstance(s, tuple) for s in shape):
-        return ", ".join(_shape_text(s) for s in shape)
-    return "x".join(map(str, shape)) if shape else "scalar"
-
-
 def _field_text(value: object) -> str:
     if value is None:
         return "-"
-    return "x".join(map(str, value)) if isinstance(value, tuple) else str(value)
+    return shape_text(value) if isinstance(value, tuple) else str(value)
 
 
 _TYPE_ABBREVIATIONS = (("LocalResponseNorm", "LRN"), ("Adaptive", "Adapt"), ("Transpose", "T"))
@@ -521,12 +513,12 @@ def format_layer_table(table: pd.DataFrame, width: int = 80) -> str:
     >>> net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid(), nn.AvgPool2d(2),
     ...                     nn.Flatten(), nn.Linear(6 * 14 * 14, 10))
     >>> print(format_layer_table(layer_table(net, (1, 28, 28))))
-    Sequential on 1x28x28: MACs per example; memory for batch 1, float32
+    Sequential on 1×28×28: MACs per example; memory for batch 1, float32
     name   type        output  params     MACs    memory  rf  jump
     --------------------------------------------------------------
-    0      Conv2d     6x28x28     156  117,600  18.4 KiB   5     1
-    1      Sigmoid    6x28x28       0        0  18.4 KiB   5     1
-    2      AvgPool2d  6x14x14       0        0   4.6 KiB   6     2
+    0      Conv2d     6×28×28     156  117,600  18.4 KiB   5     1
+    1      Sigmoid    6×28×28       0        0  18.4 KiB   5     1
+    2      AvgPool2d  6×14×14       0        0   4.6 KiB   6     2
     3      Flatten       1176       0        0   4.6 KiB   -     -
     4      Linear          10  11,770   11,760      40 B   -     -
     --------------------------------------------------------------
@@ -542,7 +534,7 @@ def format_layer_table(table: pd.DataFrame, width: int = 80) -> str:
     columns = {  # key: header, cells, right-aligned
         "name": ("name", [str(v) for v in table["name"]], False),
         "type": ("type", [str(v) for v in table["type"]], False),
-        "output": ("output", [_shape_text(v) for v in table["output_shape"]], True),
+        "output": ("output", [shape_text(v) for v in table["output_shape"]], True),
         "params": ("params", [f"{v:,}" for v in table["params"]], True),
         "macs": ("MACs", [f"{v:,}" for v in table["macs"]], True),
         "memory": ("memory", [_bytes_text(int(v)) for v in table["activation_bytes"]], True),
@@ -582,7 +574,7 @@ def format_layer_table(table: pd.DataFrame, width: int = 80) -> str:
     title = []
     if {"model", "input_size", "batch_size", "dtype"} <= set(attrs):
         memory = "" if "memory" in layout["drop"] else f"; memory for batch {attrs['batch_size']:,}, {attrs['dtype']}"
-        size = _shape_text(attrs["input_size"])
+        size = shape_text(attrs["input_size"])
         title = textwrap.wrap(f"{attrs['model']} on {size}: MACs per example{memory}", width)
     notes = []
     if layout["drop"] or cut:
@@ -665,7 +657,7 @@ def training_memory(
             f"optimizer={optimizer!r} is not one this estimate knows; choose one of {', '.join(OPTIMIZERS)}."
         )
     size = _check_input_size(input_size)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+    if not is_whole_number(batch_size):
         raise ValueError(f"batch_size={batch_size!r} should be a whole number of examples >= 1.")
     per_value, optimizer_text = OPTIMIZERS[key]
     itemsize = torch.empty((), dtype=dtype).element_size()
@@ -682,7 +674,7 @@ def training_memory(
         two, four = (_saved_tensors(model, size, b, dtype) for b in (2, 4))
     except Exception as exc:
         raise ValueError(
-            f"{type(model).__name__} cannot train on an input of size {_shape_text(size)}: {exc}\n"
+            f"{type(model).__name__} cannot train on an input of size {shape_text(size)}: {exc}\n"
             f"Check input_size (channels, height, width)."
         ) from exc
     # a straight line through batches 2 and 4: a few saved tensors (BatchNorm's statistics) do not grow with the batch
@@ -743,7 +735,7 @@ def format_training_memory(memory: pd.DataFrame, width: int = 80) -> str:
     attrs = memory.attrs
     if {"model", "input_size", "batch_size", "dtype", "optimizer"} <= set(attrs):
         lines = textwrap.wrap(
-            f"Training memory of {attrs['model']}, input {_shape_text(attrs['input_size'])}, batch of "
+            f"Training memory of {attrs['model']}, input {shape_text(attrs['input_size'])}, batch of "
             f"{attrs['batch_size']:,} in {attrs['dtype']}, optimizer {attrs['optimizer']}",
             width,
         ) + lines

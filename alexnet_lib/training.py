@@ -60,6 +60,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .basics import is_whole_number, model_name, seeded, shape_text
 from .plots import LiveCurve, ProgressLine, duration_text, in_notebook
 
 __all__ = [
@@ -244,18 +245,6 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
-
-
-@contextlib.contextmanager
-def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
-    """Seed PyTorch's generators for the block and restore them after (nothing if seed is None)."""
-    if seed is None:
-        yield
-        return
-    devices = list(range(torch.cuda.device_count())) if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
-        yield
 
 
 @contextlib.contextmanager
@@ -587,10 +576,6 @@ class _EpochTotals:
         return self.loss_sum.item() / self.seen, self.correct.item() / self.seen
 
 
-def _model_name(model: nn.Module) -> str:
-    return getattr(model, "model_name", type(model).__name__)
-
-
 def _num_batches(loader: Iterable, max_batches: int | None) -> int | None:
     try:
         n = len(loader)  # type: ignore[arg-type]
@@ -696,9 +681,9 @@ def fit(
     >>> list(history.columns) == HISTORY_COLUMNS, len(history), history.attrs["interrupted"]
     (True, 2, False)
     """
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+    if not is_whole_number(epochs):
         raise ValueError(f"epochs={epochs!r} should be a whole number >= 1.")
-    if max_batches is not None and (isinstance(max_batches, bool) or not isinstance(max_batches, int) or max_batches < 1):
+    if max_batches is not None and not is_whole_number(max_batches):
         raise ValueError(f"max_batches={max_batches!r} should be a whole number >= 1 (or None for all batches).")
     if max_loss_ratio is not None and not max_loss_ratio > 1:
         raise ValueError(f"max_loss_ratio={max_loss_ratio!r} should be a number > 1 (or None to stop only at NaN or infinite losses).")
@@ -727,7 +712,7 @@ def fit(
         )
     sched = _make_schedule(schedule, opt, epochs * (batches_per_epoch or 1))
     scaler = _grad_scaler(device) if precision.scaler else None
-    name = _model_name(model)
+    name = model_name(model)
     curve = LiveCurve(epochs, title=f"{name}: {precision.describe()} on {device}", enabled=plot)
 
     guard = _DivergenceGuard(model, opt, epochs, batches_per_epoch, max_loss_ratio)
@@ -740,7 +725,7 @@ def fit(
     estimate = _RunEstimate(name, epochs, batches_per_epoch, _num_batches(test_iter, None) if test_iter is not None else 0, device,
                             enabled=in_notebook() if announce is None else announce)
     run_start = time.perf_counter()
-    with _seeded(seed, device), _cudnn_autotune(device):
+    with seeded(seed, device), _cudnn_autotune(device):
         try:
             for epoch in range(epochs):
                 if hasattr(train_iter, "set_epoch"):
@@ -983,13 +968,13 @@ def save_checkpoint(
     bad = _first_nonfinite(state)
     if bad is not None:
         raise ValueError(
-            f"the weights {bad!r} of {_model_name(model)} hold NaN or infinite values (its training diverged), so they "
+            f"the weights {bad!r} of {model_name(model)} hold NaN or infinite values (its training diverged), so they "
             f"are not saved to {path}; train again with a lower learning rate."
         )
     payload: dict[str, object] = {
         "format": _CHECKPOINT_FORMAT,
         "model_state": state,
-        "meta": {"model_name": str(_model_name(model)), "torch": str(torch.__version__), **meta},
+        "meta": {"model_name": str(model_name(model)), "torch": str(torch.__version__), **meta},
     }
     if optimizer is not None:
         payload["optimizer_state"] = optimizer.state_dict()
@@ -1024,10 +1009,6 @@ def _load_weights_only(path: Path, map_location: str | torch.device) -> object:
         raise ValueError(f"{path} cannot be read as a checkpoint ({reason}): it is damaged or cut short; use another copy.") from exc
 
 
-def _shape_text(tensor: torch.Tensor) -> str:
-    return "×".join(map(str, tensor.shape)) or "a scalar"
-
-
 def _first_mismatch(saved: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> str | None:
     """The first difference between saved weights and a model's, in words; None if they fit.
 
@@ -1038,11 +1019,11 @@ def _first_mismatch(saved: dict[str, torch.Tensor], expected: dict[str, torch.Te
     """
     for key, tensor in expected.items():
         if key not in saved:
-            return f"this model's {key!r} ({_shape_text(tensor)}) is not in the checkpoint"
+            return f"this model's {key!r} ({shape_text(tensor)}) is not in the checkpoint"
         if saved[key].shape != tensor.shape:
-            return f"{key!r} is {_shape_text(saved[key])} in the checkpoint but {_shape_text(tensor)} in this model"
+            return f"{key!r} is {shape_text(saved[key])} in the checkpoint but {shape_text(tensor)} in this model"
     extra = next((key for key in saved if key not in expected), None)
-    return None if extra is None else f"the checkpoint's {extra!r} ({_shape_text(saved[extra])}) has no place in this model"
+    return None if extra is None else f"the checkpoint's {extra!r} ({shape_text(saved[extra])}) has no place in this model"
 
 
 @dataclass
@@ -1089,7 +1070,7 @@ def load_checkpoint(
         if mismatch is not None:
             raise ValueError(
                 f"the checkpoint {path} holds the weights of {meta.get('model_name')!r}, which do not fit this "
-                f"{_model_name(model)}: {mismatch}; build the model the checkpoint was saved from "
+                f"{model_name(model)}: {mismatch}; build the model the checkpoint was saved from "
                 "(load_checkpoint(path) without a model rebuilds it when it can)."
             )
         model.load_state_dict(state)

@@ -33,16 +33,16 @@ def test_summary_of_a_torchvision_model_fits_80_columns(capsys):
     code, out, _ = run(capsys, "summary", "torchvision:alexnet")
     assert code == 0
     assert f"{numel(torchvision.models.alexnet()):,}" in out  # 61,100,840
-    assert "64x55x55" in out and "256x6x6" in out
+    assert "64×55×55" in out and "256×6×6" in out
     assert max(len(line) for line in out.splitlines()) <= 80
 
 
 def test_summary_passes_input_and_classes(capsys):
     code, out, _ = run(capsys, "summary", "torchvision:resnet18", "--input", "3,64,64", "--classes", "10")
     assert code == 0
-    assert "ResNet on 3x64x64" in out
+    assert "ResNet on 3×64×64" in out
     assert f"{numel(torchvision.models.resnet18(num_classes=10)):,}" in out
-    assert "512x2x2" in out  # 64 / 32
+    assert "512×2×2" in out  # 64 / 32
 
 
 def test_summary_of_a_registered_model_uses_its_input_size(capsys):
@@ -52,7 +52,7 @@ def test_summary_of_a_registered_model_uses_its_input_size(capsys):
     model = models.get(name)
     code, out, _ = run(capsys, "summary", name)
     assert code == 0
-    assert "x".join(map(str, model.input_size)) in out.splitlines()[0]
+    assert "×".join(map(str, model.input_size)) in out.splitlines()[0]
     assert f"{numel(model):,}" in out
 
 
@@ -75,7 +75,7 @@ def test_summary_lists_models(capsys):
         (["summary", "no_such_model"], ["'no_such_model'", "torchvision:NAME"]),
         (["summary", "vgg11"], ["torchvision:vgg11"]),
         (["summary", "torchvision:vgg"], ["'vgg'", "torchvision:vgg11"]),
-        (["summary", "torchvision:alexnet", "--input", "3,8,8"], ["3x8x8"]),
+        (["summary", "torchvision:alexnet", "--input", "3,8,8"], ["3×8×8"]),
         (["summary"], ["--list"]),
         (["conv-out", "--n", "4", "--k", "5"], ["k=5", "larger than the padded input"]),
         (["conv-out", "--n", "8", "--k", "3", "--p", "2", "--pool"], ["p=2", "k // 2 = 1"]),

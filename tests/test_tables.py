@@ -419,8 +419,8 @@ def test_training_memory_leaves_the_model_and_random_state_alone(one_thread):
     [
         (lambda: layer_table(nn.Linear(10, 2), (0, 10)), ["input_size=(0, 10)", "(3, 224, 224)"]),
         (lambda: layer_table(nn.Linear(10, 2), (10,), batch_size=0), ["batch_size=0"]),
-        (lambda: layer_table(nn.Conv2d(3, 8, 11), (3, 8, 8)), ["3x8x8", "input_size"]),
-        (lambda: layer_table(nn.Conv2d(3, 8, 3), (1, 8, 8)), ["1x8x8"]),
+        (lambda: layer_table(nn.Conv2d(3, 8, 11), (3, 8, 8)), ["3×8×8", "input_size"]),
+        (lambda: layer_table(nn.Conv2d(3, 8, 3), (1, 8, 8)), ["1×8×8"]),
         (lambda: training_memory(nn.Linear(10, 2), (10,), optimizer="lbfgs"), ["'lbfgs'", "adam"]),
         (lambda: format_layer_table(layer_table(nn.Linear(10, 2), (10,)), width=20), ["width=20"]),
     ],
