@@ -8,7 +8,11 @@ One module, one job:
 - :mod:`alexnet_lib.shapes`: output-size arithmetic for convolution and pooling
 - :mod:`alexnet_lib.tables`: layer tables (parameters, MACs, memory, receptive fields)
 - :mod:`alexnet_lib.models`: the model zoo (``models.get``, ``models.list_models``)
-- :mod:`alexnet_lib.training`: ``fit``, evaluation, checkpoints, confusion matrices
+- :mod:`alexnet_lib.precision`: the device and its arithmetic (mixed precision, memory format)
+- :mod:`alexnet_lib.training`: ``fit``, the training loop, and its history
+- :mod:`alexnet_lib.progress`: what ``fit`` shows while it runs (progress bar, live curve, time estimate)
+- :mod:`alexnet_lib.evaluation`: loss, accuracy, predictions, confusion matrices
+- :mod:`alexnet_lib.checkpoints`: checkpoints and histories on disk, written atomically
 - :mod:`alexnet_lib.recipes`: per-profile training recipes
 - :mod:`alexnet_lib.reference`: committed results of longer runs, plotted beside a notebook's own
 - :mod:`alexnet_lib.d2l_compat`: Dive into Deep Learning's function names, faster

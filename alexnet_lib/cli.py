@@ -268,7 +268,8 @@ def _train(args: argparse.Namespace) -> int:
 
     from .recipes import recipe, train_recipe
     from .runs import claim_run_folder
-    from .training import TrainingDiverged, format_history, resolve_device
+    from .precision import resolve_device
+    from .training import TrainingDiverged, format_history
 
     model_kwargs = _model_kwargs(args.set)
     run = claim_run_folder(args.out, args.model, force=args.force)

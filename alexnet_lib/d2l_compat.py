@@ -35,7 +35,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from . import training
 from .data import CLASS_NAMES
+from .evaluation import evaluate
 from .loaders import BatchLoader, fashion_mnist_loaders
 from .plots import to_numpy
 
@@ -113,8 +115,6 @@ def evaluate_accuracy_gpu(net: nn.Module, data_iter: Iterable, device: str | tor
     >>> 0.0 <= evaluate_accuracy_gpu(net, [(torch.zeros(2, 1, 2, 2), torch.tensor([0, 1]))]) <= 1.0
     True
     """
-    from .training import evaluate
-
     return evaluate(net, data_iter, device=device, amp="auto", channels_last=False)["acc"]
 
 
@@ -125,8 +125,6 @@ def train_ch6(
 
     Prints what the book prints. The history (a DataFrame) is kept as ``net.history``.
     """
-    from .training import fit
-
     def init_weights(m: nn.Module) -> None:
         if type(m) == nn.Linear or type(m) == nn.Conv2d:  # noqa: E721 (the book's test)
             nn.init.xavier_uniform_(m.weight)
@@ -134,7 +132,7 @@ def train_ch6(
     net.apply(init_weights)
     print("training on", device)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    history = fit(net, (train_iter, test_iter), num_epochs, optimizer=optimizer, loss_fn=nn.CrossEntropyLoss(), device=device)
+    history = training.fit(net, (train_iter, test_iter), num_epochs, optimizer=optimizer, loss_fn=nn.CrossEntropyLoss(), device=device)
     net.history = history
     if history.empty:  # stopped by Ctrl-C before the first batch finished; fit said so
         return

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 
 from .basics import is_whole_number
 from .data import CLASS_NAMES, load_fashion_mnist
-from .training import resolve_device
+from .precision import resolve_device
 
 __all__ = [
     "FASHION_MNIST_MEAN",

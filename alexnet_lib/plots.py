@@ -308,7 +308,7 @@ def plot_history(history: pd.DataFrame, title: str = "") -> Figure:
 def plot_confusion(confusion: pd.DataFrame, title: str = "", normalize: bool = True) -> Figure:
     """A confusion matrix as a heat map: true class down, predicted class across.
 
-    ``confusion`` is the table of :func:`alexnet_lib.training.confusion_matrix`; with
+    ``confusion`` is the table of :func:`alexnet_lib.evaluation.confusion_matrix`; with
     ``normalize`` each row is divided by its count, so a cell is the share of that true class.
 
     >>> table = pd.DataFrame([[8, 2], [1, 9]], index=["cat", "dog"], columns=["cat", "dog"])

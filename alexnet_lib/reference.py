@@ -23,7 +23,7 @@ import torch
 from matplotlib.figure import Figure
 
 from .plots import _new_figure
-from .training import cpu_has_native_bf16
+from .precision import cpu_has_native_bf16
 
 __all__ = ["REFERENCE_DIR", "cpu_model", "machine_name", "plot_against_reference", "reference_histories", "reference_label", "write_reference"]
 

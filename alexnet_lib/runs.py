@@ -12,8 +12,8 @@ A run's folder holds ``history.csv`` and ``checkpoint.pt``. The rules:
 - A run claims its folder with a file, ``.run-claim``, created exclusively (``O_EXCL``), so of
   two runs started into one folder the second is refused at once. The claim is removed when the
   results are saved, or when the run ends without results (an empty folder it created goes too).
-- Each file is written to a temporary file and renamed into place (:func:`alexnet_lib.training.save_history`,
-  :func:`~alexnet_lib.training.save_checkpoint`), so a crash never leaves a half-written file.
+- Each file is written to a temporary file and renamed into place (:func:`alexnet_lib.checkpoints.save_history`,
+  :func:`~alexnet_lib.checkpoints.save_checkpoint`), so a crash never leaves a half-written file.
   A run whose claim was taken over by a forced run saves into a new folder beside it, so the two
   files in a folder always come from one run.
 """
@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 from torch import nn
 
-from .training import save_checkpoint, save_history
+from .checkpoints import save_checkpoint, save_history
 
 __all__ = ["CLAIM_FILE", "RESULT_FILES", "RunFolder", "RunFolderError", "claim_run_folder", "new_run_folder"]
 

@@ -22,7 +22,9 @@ import torch
 
 from alexnet_lib.recipes import epochs_for_budget, recipe
 from alexnet_lib.reference import machine_name
-from alexnet_lib.training import choose_precision, evaluate, fit
+from alexnet_lib.evaluation import evaluate
+from alexnet_lib.precision import choose_precision
+from alexnet_lib.training import fit
 
 FULL = (60_000, 10_000)
 

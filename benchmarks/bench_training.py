@@ -109,15 +109,15 @@ def book_data_root(root: Path):
 
 def one_step(net: nn.Module, batch_size: int, device: torch.device, amp: bool, channels_last: bool) -> None:
     """One untimed training step in an engine's arithmetic (sets up its kernels; ours also autotunes cuDNN, as fit does)."""
-    from alexnet_lib.training import _cudnn_autotune
+    from alexnet_lib.precision import cudnn_autotune
 
-    context = _cudnn_autotune(device) if amp else contextlib.nullcontext()
+    context = cudnn_autotune(device) if amp else contextlib.nullcontext()
     with context:
         _step(net, batch_size, device, amp, channels_last)
 
 
 def _step(net: nn.Module, batch_size: int, device: torch.device, amp: bool, channels_last: bool) -> None:
-    from alexnet_lib.training import choose_precision
+    from alexnet_lib.precision import choose_precision
 
     precision = choose_precision(device, amp="auto" if amp else False, channels_last="auto" if channels_last else False)
     net.to(device)

@@ -29,15 +29,8 @@ from alexnet_lib.data import (
 )
 from alexnet_lib.loaders import fashion_mnist_loaders
 from alexnet_lib.shapes import conv_output_size, pool_output_size
-from alexnet_lib.training import (
-    HISTORY_COLUMNS,
-    TrainingDiverged,
-    format_history,
-    fit,
-    load_checkpoint,
-    save_checkpoint,
-    save_history,
-)
+from alexnet_lib.checkpoints import load_checkpoint, save_checkpoint, save_history
+from alexnet_lib.training import HISTORY_COLUMNS, TrainingDiverged, format_history, fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

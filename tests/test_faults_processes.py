@@ -21,7 +21,8 @@ import pytest
 
 from alexnet_lib.config import get_config
 from alexnet_lib.runs import CLAIM_FILE
-from alexnet_lib.training import HISTORY_COLUMNS, load_checkpoint
+from alexnet_lib.checkpoints import load_checkpoint
+from alexnet_lib.training import HISTORY_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]
 

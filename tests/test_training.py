@@ -10,16 +10,10 @@ from torch import nn
 from alexnet_lib import cli, models
 from alexnet_lib.loaders import fashion_mnist_loaders
 from alexnet_lib.plots import LiveCurve
-from alexnet_lib.training import (
-    HISTORY_COLUMNS,
-    choose_precision,
-    confusion_matrix,
-    evaluate,
-    fit,
-    load_checkpoint,
-    most_confused,
-    save_checkpoint,
-)
+from alexnet_lib.checkpoints import load_checkpoint, save_checkpoint
+from alexnet_lib.evaluation import confusion_matrix, evaluate, most_confused
+from alexnet_lib.precision import choose_precision
+from alexnet_lib.training import HISTORY_COLUMNS, fit
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,178 @@
+"""Evaluation: a trained model's loss and accuracy, its predictions, and which classes it confuses.
+
+Every function here reads the model's outputs through one generator, :func:`outputs`, which
+runs in eval and inference mode and restores the model's train/eval mode afterwards.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator
+
+import pandas as pd
+import torch
+from torch import nn
+
+from .precision import Precision, choose_precision, sync, to_device
+
+__all__ = ["confusion_matrix", "evaluate", "most_confused", "outputs", "predict", "run_eval", "split_data"]
+
+
+def split_data(data) -> tuple[Iterable, Iterable | None]:
+    if hasattr(data, "train") and hasattr(data, "test"):
+        return data.train, data.test
+    if isinstance(data, (tuple, list)) and len(data) == 2:
+        return data[0], data[1]
+    raise ValueError(
+        f"data should be the pair (train batches, test batches), e.g. fashion_mnist_loaders(...) or "
+        f"(train_iter, test_iter); got {type(data).__name__}. Use (train_iter, None) to train without testing."
+    )
+
+
+def outputs(
+    model: nn.Module, loader: Iterable, precision: Precision, max_batches: int | None = None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """``(model output, labels)`` for each batch of ``loader``, in eval and inference mode.
+
+    The model's train/eval mode is restored when the batches run out or the caller stops.
+    """
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode(), precision.autocast():
+            for i, (x, y) in enumerate(loader):
+                if max_batches is not None and i >= max_batches:
+                    break
+                x, y = to_device(x, y, precision)
+                yield model(x), y
+    finally:
+        model.train(was_training)
+
+
+def run_eval(
+    model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Callable, max_batches: int | None = None
+) -> tuple[float, float, int]:
+    """Mean loss, accuracy and image count of ``model`` on ``loader`` (inference mode, eval mode)."""
+    loss_sum = torch.zeros((), device=precision.device)
+    correct = torch.zeros((), device=precision.device, dtype=torch.int64)
+    seen = 0
+    for out, y in outputs(model, loader, precision, max_batches):
+        loss_sum += loss_fn(out.float(), y) * len(y)
+        correct += (out.argmax(1) == y).sum()
+        seen += len(y)
+    if seen == 0:
+        return math.nan, math.nan, 0
+    return loss_sum.item() / seen, correct.item() / seen, seen
+
+
+def evaluate(
+    model: nn.Module,
+    loader: Iterable,
+    *,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+    channels_last: bool | str = "auto",
+    loss_fn: Callable | None = None,
+    max_batches: int | None = None,
+) -> dict[str, float]:
+    """Loss, accuracy, images and images per second of ``model`` on ``loader``, under ``torch.inference_mode``.
+
+    ``device=None`` uses the device the model's parameters are on.
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> batches = [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))]
+    >>> result = evaluate(model, batches, amp=False)
+    >>> result["images"], 0 <= result["acc"] <= 1
+    (3, True)
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    precision = choose_precision(device, amp, channels_last)
+    precision.place(model)
+    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
+    start = time.perf_counter()
+    loss, acc, seen = run_eval(model, loader, precision, loss_fn, max_batches)
+    sync(precision.device)
+    seconds = time.perf_counter() - start
+    return {"loss": loss, "acc": acc, "images": seen, "seconds": seconds, "images_per_s": seen / seconds if seconds else math.nan}
+
+
+def predict(
+    model: nn.Module,
+    loader: Iterable,
+    *,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+    max_batches: int | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The predicted and the true class of every image of ``loader``, as two int64 CPU tensors.
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> predicted, true = predict(model, [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))], amp=False)
+    >>> predicted.shape, true.tolist()
+    (torch.Size([3]), [0, 1, 0])
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    precision = choose_precision(device, amp, channels_last=False)
+    predicted, true = [], []
+    for out, y in outputs(model, loader, precision, max_batches):
+        predicted.append(out.argmax(1).cpu())
+        true.append(y.cpu())
+    if not true:
+        return torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64)
+    return torch.cat(predicted), torch.cat(true)
+
+
+def confusion_matrix(
+    model: nn.Module,
+    data,
+    classes: tuple[str, ...] | list[str] | None = None,
+    *,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+) -> pd.DataFrame:
+    """How often each true class (rows) was predicted as each class (columns), on the test batches.
+
+    ``data`` is a loader of ``(X, y)`` batches, or :class:`~alexnet_lib.loaders.DataLoaders`
+    (its ``test`` loader and its ``classes`` are used).
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
+    >>> batches = [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))]
+    >>> table = confusion_matrix(model, batches, classes=["a", "b"], amp=False)
+    >>> table.shape, int(table.to_numpy().sum())
+    ((2, 2), 3)
+    """
+    if hasattr(data, "test") and hasattr(data, "classes"):
+        classes = data.classes if classes is None else classes
+        data = data.test
+    predicted, true = predict(model, data, device=device, amp=amp)
+    n = len(classes) if classes is not None else int(max(predicted.max(), true.max()) + 1) if len(true) else 0
+    counts = torch.bincount(true * n + predicted, minlength=n * n).reshape(n, n) if n else torch.zeros(0, 0, dtype=torch.int64)
+    names = list(classes) if classes is not None else list(range(n))
+    table = pd.DataFrame(counts.numpy(), index=pd.Index(names, name="true"), columns=pd.Index(names, name="predicted"))
+    return table
+
+
+def most_confused(confusion: pd.DataFrame, k: int = 5) -> pd.DataFrame:
+    """The ``k`` largest off-diagonal cells: which true class is most often taken for which.
+
+    ``share`` is the fraction of that true class's images given the wrong class.
+
+    >>> table = pd.DataFrame([[8, 2, 0], [5, 5, 0], [0, 1, 9]], index=list("abc"), columns=list("abc"))
+    >>> most_confused(table, k=2)
+      true predicted  count  share
+    0    b         a      5    0.5
+    1    a         b      2    0.2
+    """
+    values = confusion.to_numpy()
+    totals = values.sum(axis=1)
+    rows = [
+        (confusion.index[i], confusion.columns[j], int(values[i, j]), values[i, j] / totals[i] if totals[i] else math.nan)
+        for i in range(values.shape[0])
+        for j in range(values.shape[1])
+        if i != j and values[i, j] > 0
+    ]
+    rows.sort(key=lambda r: (-r[2], -r[3]))
+    return pd.DataFrame(rows[:k], columns=["true", "predicted", "count", "share"])
