@@ -13,9 +13,9 @@ import torch
 from torch import nn
 
 from .config import PROFILES, resolve_profile
+from .data import FASHION_MNIST_SIDE
 from .shapes import conv_output_size, pool_output_size
 
-FASHION_MNIST_SIDE = 28  # pixels; Xiao, Rasul and Vollgraf 2017
 
 
 def check(answer: Any, expected: Any, hint: str, tolerance: float = 0.0) -> None:

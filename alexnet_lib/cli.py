@@ -275,12 +275,10 @@ def _train(args: argparse.Namespace) -> int:
     run = claim_run_folder(args.out, args.model, force=args.force)
     try:
         device = resolve_device(args.device)
-        r = recipe(args.model, args.profile, **model_kwargs)
+        r = replace(recipe(args.model, args.profile, **model_kwargs), seed=args.seed)
         r = r if args.epochs is None else replace(r, epochs=args.epochs)
         try:
-            model, history, _ = train_recipe(
-                args.model, args.profile, epochs=args.epochs, device=device, seed=args.seed, plot=False, **model_kwargs
-            )
+            model, history, _ = train_recipe(r, device=device, plot=False)
             diverged = None
         except TrainingDiverged as exc:
             model, history, diverged = exc.model, exc.history, exc
@@ -313,6 +311,13 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=trace_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
+    for add in (_add_doctor, _add_summary, _add_conv_out, _add_train):
+        add(commands, common)
+    return parser
+
+
+def _add_doctor(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The ``doctor`` command."""
     doctor = commands.add_parser(
         "doctor", parents=[common],
         help="print versions, device, profile, data root and whether Fashion-MNIST is there and whole",
@@ -325,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="exit with status 1 when Fashion-MNIST is missing or fails a check")
     doctor.set_defaults(run=_doctor)
 
+
+def _add_summary(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The ``summary`` command."""
     summary = commands.add_parser(
         "summary", parents=[common],
         help="print a model's layer table: output shapes, parameters, MACs, receptive fields",
@@ -343,6 +351,9 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--list", action="store_true", help="list the model names and exit")
     summary.set_defaults(run=_summary)
 
+
+def _add_conv_out(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The ``conv-out`` command."""
     conv_out = commands.add_parser(
         "conv-out", parents=[common],
         help="work out a convolution's or pooling layer's output size step by step",
@@ -358,6 +369,9 @@ def build_parser() -> argparse.ArgumentParser:
     conv_out.add_argument("--ceil", action="store_true", help="ceil_mode=True, as pooling layers allow")
     conv_out.set_defaults(run=_conv_out)
 
+
+def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The ``train`` command."""
     train = commands.add_parser(
         "train", parents=[common],
         help="train a model by its recipe, print the history and save it with a checkpoint",
@@ -375,7 +389,6 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model argument, e.g. --set activation=sigmoid (repeatable)")
     train.set_defaults(run=_train)
-    return parser
 
 
 def _is_users_to_fix(exc: BaseException) -> bool:

@@ -32,10 +32,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
 from . import training
+from .config import get_config
 from .data import CLASS_NAMES
 from .evaluation import evaluate
 from .loaders import BatchLoader, fashion_mnist_loaders
@@ -89,8 +91,6 @@ def load_data_fashion_mnist(
     if isinstance(subset, str):
         if subset != "profile":
             raise ValueError(f"subset={subset!r} should be 'profile', an int, a pair (train, test) or None.")
-        from .config import get_config
-
         profile = get_config().profile
         subset = (profile.train_images, profile.test_images)
     loaders = fashion_mnist_loaders(batch_size, resize=resize, subset=subset, device=device, seed=seed, root=root)
@@ -160,8 +160,6 @@ def show_images(imgs: Sequence | torch.Tensor, num_rows: int, num_cols: int, tit
     (2, 'b')
     >>> import matplotlib.pyplot as plt; plt.close(axes[0].figure)
     """
-    import matplotlib.pyplot as plt
-
     _, axes = plt.subplots(num_rows, num_cols, figsize=(num_cols * scale, num_rows * scale))
     axes = axes.flatten() if hasattr(axes, "flatten") else [axes]
     for i, (ax, img) in enumerate(zip(axes, imgs)):

@@ -22,6 +22,7 @@ import torch
 from .basics import is_whole_number
 from .config import ENV_DATA, ENV_OFFLINE, get_config
 
+FASHION_MNIST_SIDE = 28  # pixels; Xiao, Rasul and Vollgraf 2017
 CLASS_NAMES = (
     "t-shirt/top",
     "trouser",

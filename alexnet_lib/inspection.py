@@ -24,7 +24,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .plots import _new_figure, to_numpy
+from .photos import load_photo
+from .plots import new_figure, to_numpy
 
 __all__ = ["feature_maps", "photo_input", "occlusion_sensitivity", "plot_feature_maps", "plot_filters", "top_activating"]
 
@@ -103,8 +104,6 @@ def photo_input(
     >>> photo_input(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).shape
     torch.Size([1, 64, 64])
     """
-    from .photos import load_photo
-
     x = load_photo(path, side=size, grey=grey)
     if len(mean) != x.shape[0] or len(std) != x.shape[0]:
         raise ValueError(f"mean={tuple(mean)} and std={tuple(std)} need one value per channel ({x.shape[0]}).")
@@ -188,7 +187,7 @@ def plot_filters(weight: torch.Tensor, ncols: int = 8, title: str = "", scale: f
     n = len(w)
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig = _new_figure(figsize=(ncols * scale, nrows * scale + (0.3 if title else 0)), dpi=100, layout="constrained")
+    fig = new_figure(figsize=(ncols * scale, nrows * scale + (0.3 if title else 0)), dpi=100, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     for i, ax in enumerate(axes):
         ax.set_axis_off()
@@ -221,7 +220,7 @@ def plot_feature_maps(maps: dict[str, torch.Tensor], channels: int = 8, scale: f
     rows = {name: t for name, t in maps.items() if t.dim() == 4}
     if not rows:
         raise ValueError("no 4-D feature maps to show (give the output of feature_maps for convolution layers).")
-    fig = _new_figure(figsize=(channels * scale + 1.2, len(rows) * scale), dpi=100, layout="constrained")
+    fig = new_figure(figsize=(channels * scale + 1.2, len(rows) * scale), dpi=100, layout="constrained")
     axes = fig.subplots(len(rows), channels, squeeze=False)
     for r, (name, t) in enumerate(rows.items()):
         for c in range(channels):

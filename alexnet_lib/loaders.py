@@ -36,7 +36,11 @@ import torch
 import torch.nn.functional as F
 
 from .basics import is_whole_number
-from .data import CLASS_NAMES, load_fashion_mnist
+from .config import get_config
+from .data import (
+    CLASS_NAMES, ensure_fashion_mnist, ensure_flowers102, flowers102_class_names, flowers102_split_size, load_fashion_mnist,
+    load_flowers102,
+)
 from .precision import resolve_device
 
 __all__ = [
@@ -203,7 +207,7 @@ class BatchTransform:
             ToTensor()
         )
         """
-        from torchvision import transforms as T
+        from torchvision import transforms as T  # deferred: torchvision takes a second to import, and only this reference needs it
 
         steps = []
         if self.resize is not None:
@@ -416,9 +420,6 @@ def fashion_mnist_loaders(
     >>> len(train), len(test), next(iter(test))[0].shape, train.shuffle, test.shuffle
     (2, 2, torch.Size([256, 1, 28, 28]), True, False)
     """
-    from .config import get_config
-    from .data import ensure_fashion_mnist
-
     cfg = get_config()
     root = cfg.data_root if root is None else Path(root)
     device = cfg.device if device is None else device
@@ -461,9 +462,6 @@ def flowers102_loaders(
     statistics. torchvision's splits hold 1,020 (``train``), 1,020 (``val``) and 6,149
     (``test``) images.
     """
-    from .config import get_config
-    from .data import ensure_flowers102, flowers102_class_names, flowers102_split_size, load_flowers102
-
     cfg = get_config()
     device = cfg.device if device is None else device
     ensure_flowers102(root, download=download)

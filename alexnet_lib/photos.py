@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.image as mpimg
 import torch
 import torch.nn.functional as F
+from matplotlib import cbook
 
 SAMPLE_PHOTO = "grace_hopper.jpg"
 
@@ -28,9 +30,6 @@ def load_photo(path: str | Path | None = None, side: int | None = None, grey: bo
     >>> photo.shape, bool(0 <= photo.min() <= photo.max() <= 1)
     (torch.Size([1, 64, 64]), True)
     """
-    import matplotlib.image as mpimg
-    from matplotlib import cbook
-
     if path is None:
         with cbook.get_sample_data(SAMPLE_PHOTO) as f:
             pixels = mpimg.imread(f, format="jpg")

@@ -21,7 +21,10 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-__all__ = ["LiveCurve", "ProgressLine", "duration_text", "in_notebook", "plot_confusion", "plot_history", "show_images", "to_numpy"]
+__all__ = [
+    "LiveCurve", "ProgressLine", "duration_text", "in_notebook", "new_figure", "plot_confusion", "plot_history", "png_bytes",
+    "show_images", "to_numpy",
+]
 
 
 def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
@@ -47,14 +50,14 @@ def in_notebook() -> bool:
     False
     """
     try:
-        from IPython import get_ipython
+        from IPython import get_ipython  # optional: IPython is there in a notebook, not always on the command line
     except ImportError:
         return False
     shell = get_ipython()
     return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
 
 
-def _new_figure(**kwargs) -> Figure:
+def new_figure(**kwargs) -> Figure:
     """A figure outside pyplot; in a notebook, first make sure IPython knows how to display figures.
 
     The inline backend registers its figure formatters only when it is loaded, which pyplot
@@ -62,7 +65,7 @@ def _new_figure(**kwargs) -> Figure:
     """
     if in_notebook():
         try:
-            import matplotlib_inline.backend_inline  # noqa: F401 (loading it registers the display of figures)
+            import matplotlib_inline.backend_inline  # noqa: F401 (optional, and loading it registers the display of figures)
         except ImportError:
             pass
     return Figure(**kwargs)
@@ -96,7 +99,7 @@ def show_images(
         raise ValueError("no images to show.")
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
-    fig = _new_figure(figsize=(ncols * scale, nrows * (scale + 0.25)), dpi=100, layout="constrained")
+    fig = new_figure(figsize=(ncols * scale, nrows * (scale + 0.25)), dpi=100, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     labels = None if labels is None else [int(v) for v in labels]
     predictions = None if predictions is None else [int(v) for v in predictions]
@@ -124,7 +127,7 @@ def show_images(
     return fig
 
 
-def _png(fig: Figure, tight: bool = False) -> bytes:
+def png_bytes(fig: Figure, tight: bool = False) -> bytes:
     """The figure as PNG bytes; ``tight`` trims the empty margin around it."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", bbox_inches="tight" if tight else None)
@@ -165,7 +168,7 @@ class LiveCurve:
     def figure(self) -> Figure:
         """The figure with the points so far (made on first use)."""
         if self.fig is None:
-            self.fig = _new_figure(figsize=(7.5, 2.8), dpi=90, layout="constrained")
+            self.fig = new_figure(figsize=(7.5, 2.8), dpi=90, layout="constrained")
             axes = self.fig.subplots(1, 2)
             self.lines = {}
             for key, (panel, label, color, style) in self._STYLE.items():
@@ -201,9 +204,9 @@ class LiveCurve:
         """Redraw now (in a notebook: replace the displayed image)."""
         if not self.enabled:
             return
-        from IPython.display import Image, display
+        from IPython.display import Image, display  # optional: IPython is there whenever a notebook is
 
-        image = Image(data=_png(self.figure()), format="png")
+        image = Image(data=png_bytes(self.figure()), format="png")
         if self._handle is None:
             self._handle = display(image, display_id=True)
         else:
@@ -277,7 +280,7 @@ class ProgressLine:
             self._draw()
 
     def _draw(self) -> None:
-        from IPython.display import display  # IPython is there whenever a notebook is
+        from IPython.display import display  # optional: IPython is there whenever a notebook is
 
         bundle = {"text/plain": self.text()}
         if self._handle is None:
@@ -321,7 +324,7 @@ def plot_confusion(confusion: pd.DataFrame, title: str = "", normalize: bool = T
         values = values / (sums + (sums == 0))
     n = len(confusion)
     side = 1.2 + 0.45 * n
-    fig = _new_figure(figsize=(side + 1.2, side), dpi=100, layout="constrained")
+    fig = new_figure(figsize=(side + 1.2, side), dpi=100, layout="constrained")
     ax = fig.subplots()
     image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalize else None)
     ax.set_xticks(range(n), [str(c) for c in confusion.columns], rotation=60, ha="right", fontsize=8)

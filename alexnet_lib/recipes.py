@@ -28,39 +28,57 @@ from __future__ import annotations
 import inspect
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import pandas as pd
 import torch
 from torch import nn
 
+from . import models
 from .config import PROFILES, Profile, get_config, profile_named
-from .data import fashion_mnist_counts
+from .data import FASHION_MNIST_SIDE, fashion_mnist_counts
+from .loaders import DataLoaders, fashion_mnist_loaders
+from .training import fit
 
-__all__ = ["Recipe", "alexnet_for_profile", "recipe", "recipe_table", "train_recipe"]
+__all__ = ["Recipe", "Trained", "alexnet_for_profile", "recipe", "recipe_table", "train_recipe"]
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to train one model under one profile. Build its pieces with the methods."""
+    """How to train one model under one profile: the model, its data and its optimisation.
+
+    The data fields are the arguments of :func:`alexnet_lib.loaders.fashion_mnist_loaders`, by
+    their names; the optimisation fields those of :func:`alexnet_lib.training.fit`. ``seed``
+    builds the model, shuffles and augments the data and seeds training: one seed, one run.
+    :func:`train_recipe` trains it.
+    """
 
     model: str
     profile: str
     model_kwargs: dict = field(default_factory=dict)
-    epochs: int = 10
+    seed: int = 0
+    # the data: fashion_mnist_loaders(...)
     batch_size: int = 128
+    resize: int | None = None  # the side the model sees (None: Fashion-MNIST's own 28)
+    subset: tuple[int | None, int | None] = (None, None)  # leading training and test images (None: all)
+    crop: int | None = None  # random crops of this side after zero-padding by `padding` (None: none)
+    padding: int = 0
+    flip: bool = False  # random horizontal flips
+    normalize: bool = True
+    channels: int | None = None  # 3 repeats Fashion-MNIST's grey channel for models built for colour
+    # the optimisation: fit(...)
+    epochs: int = 10
     optimizer: str = "sgd"
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "onecycle"
-    input_size: int | None = None  # the image side the model sees; None: the model's own
-    channels: int = 1  # 3 repeats Fashion-MNIST's grey channel for models built for colour
-    crop_padding: int = 0  # random crops after zero-padding this many pixels (0: none)
-    flip: bool = False  # random horizontal flips
-    normalize: bool = True
-    train_images: int | None = None  # leading training images (None: all)
-    test_images: int | None = None
     budget: int | None = None  # training images to show in all; sets the epochs from the images on disk (None: fixed epochs)
+
+    @property
+    def side(self) -> int:
+        """The side of the images the model sees."""
+        return self.resize or FASHION_MNIST_SIDE
 
     def describe(self) -> str:
         """The recipe in one paragraph.
@@ -70,14 +88,14 @@ class Recipe:
         of batches of 128, sgd (momentum 0.9) at lr 0.1 with a onecycle schedule, normalised, no augmentation
         """
         kwargs = ", ".join(f"{k}={v!r}" for k, v in self.model_kwargs.items())
-        side = self.input_size or "native"
-        aug = [f"random crops (padding {self.crop_padding})"] if self.crop_padding else []
+        aug = [f"random crops (padding {self.padding})"] if self.crop else []
         aug += ["horizontal flips"] if self.flip else []
-        images = replace(PROFILES[self.profile], train_images=self.train_images, test_images=self.test_images).images_text()
+        train, test = self.subset
+        images = replace(PROFILES[self.profile], train_images=train, test_images=test).images_text()
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
         epochs += f" (a budget of {self.budget:,} training images)" if self.budget else ""
         return (
-            f"{self.model}({kwargs}) at {side}×{side}, profile {self.profile}: {images}, {epochs} of "
+            f"{self.model}({kwargs}) at {self.side}×{self.side}, profile {self.profile}: {images}, {epochs} of "
             f"batches of {self.batch_size}, {self.optimizer} ({self._optimizer_text()}) "
             f"at lr {self.lr} with a {self.schedule} schedule, {'normalised' if self.normalize else 'not normalised'}, "
             f"{' and '.join(aug) if aug else 'no augmentation'}"
@@ -88,67 +106,45 @@ class Recipe:
         parts += [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
         return ", ".join(parts) or "default settings"
 
-    def build_model(self, seed: int | None = 0) -> nn.Module:
-        """The model, built by ``alexnet_lib.models.get`` for 10 classes and this input size."""
-        from . import models
-
-        return models.get(self.model, **self.full_model_kwargs(), seed=seed)
+    def build_model(self) -> nn.Module:
+        """The model, built by ``alexnet_lib.models.get`` with the recipe's seed."""
+        return models.get(self.model, **self.full_model_kwargs(), seed=self.seed)
 
     def full_model_kwargs(self) -> dict:
         """The arguments the model is built with (those of ``models.get``, less the seed)."""
-        from . import models
-
-        accepted = inspect.signature(models._REGISTRY[self.model]).parameters
+        accepted = _arguments(self.model)
         kwargs = {"num_classes": 10} if "num_classes" in accepted else {}
-        if self.input_size is not None and "input_size" in accepted:
-            kwargs["input_size"] = self.input_size
-        kwargs.update(self.model_kwargs)
-        return kwargs
+        if "input_size" in accepted:
+            kwargs["input_size"] = self.side
+        return {**kwargs, **self.model_kwargs}
 
-    def loaders(self, device: str | torch.device | None = None, seed: int = 0, root: str | Path | None = None):
+    def loaders(self, device: str | torch.device | None = None, root: str | Path | None = None) -> DataLoaders:
         """Fashion-MNIST's loaders for this recipe (:func:`alexnet_lib.loaders.fashion_mnist_loaders`)."""
-        from .loaders import fashion_mnist_loaders
-
-        side = self.input_size
-        return fashion_mnist_loaders(
-            self.batch_size,
-            resize=side if side not in (None, 28) else None,
-            subset=(self.train_images, self.test_images),
-            crop=(side or 28) if self.crop_padding else None,
-            padding=self.crop_padding,
-            flip=self.flip,
-            normalize=self.normalize,
-            channels=self.channels if self.channels != 1 else None,
-            device=device,
-            seed=seed,
-            root=root,
-        )
+        return fashion_mnist_loaders(**{name: getattr(self, name) for name in _LOADER_FIELDS}, device=device, root=root)
 
     def fit_kwargs(self) -> dict:
         """The keyword arguments of :func:`alexnet_lib.training.fit` (without model and data)."""
-        return {
-            "epochs": self.epochs,
-            "optimizer": self.optimizer,
-            "lr": self.lr,
-            "momentum": self.momentum,
-            "weight_decay": self.weight_decay,
-            "schedule": self.schedule,
-        }
+        return {name: getattr(self, name) for name in _FIT_FIELDS}
+
+
+_LOADER_FIELDS = ("batch_size", "resize", "subset", "crop", "padding", "flip", "normalize", "channels", "seed")
+_FIT_FIELDS = ("epochs", "optimizer", "lr", "momentum", "weight_decay", "schedule", "seed")
 
 
 # Tuned recipes: (model, profile) -> changes to the profile's defaults. Measured figures are in
 # benchmarks/README.md (section bench_training.py, "Recipes").
-_LENET = {"model_kwargs": {"activation": "relu"}, "input_size": 28, "lr": 0.1, "weight_decay": 0.0}
+_LENET = {"model_kwargs": {"activation": "relu"}, "lr": 0.1, "weight_decay": 0.0}
+_FLIPS_AND_CROPS_64 = {"resize": 64, "crop": 64, "padding": 2, "flip": True}
 _TUNED: dict[tuple[str, str], dict] = {
     ("lenet", "ci"): {**_LENET, "epochs": 8},
     ("lenet", "cpu"): {**_LENET, "budget": 240_000},
     ("lenet", "gpu"): {**_LENET, "budget": 600_000},
-    ("alexnet_cpu", "ci"): {"epochs": 4, "input_size": 64, "lr": 0.02},  # 0.05 spikes in 4 short epochs (38% vs 73%)
-    ("alexnet_cpu", "cpu"): {"budget": 160_000, "input_size": 64, "lr": 0.02, "flip": True, "crop_padding": 2},
-    ("alexnet_cpu", "gpu"): {"budget": 600_000, "input_size": 64, "lr": 0.02, "flip": True, "crop_padding": 2},
-    ("alexnet_d2l", "ci"): {"epochs": 1, "lr": 0.01, "batch_size": 64, "input_size": 224},
-    ("alexnet_d2l", "cpu"): {"epochs": 10, "lr": 0.01, "input_size": 224},
-    ("alexnet_d2l", "gpu"): {"budget": 130_000, "lr": 0.01, "input_size": 224, "flip": True, "crop_padding": 16},
+    ("alexnet_cpu", "ci"): {"epochs": 4, "resize": 64, "lr": 0.02},  # 0.05 spikes in 4 short epochs (38% vs 73%)
+    ("alexnet_cpu", "cpu"): {"budget": 160_000, "lr": 0.02, **_FLIPS_AND_CROPS_64},
+    ("alexnet_cpu", "gpu"): {"budget": 600_000, "lr": 0.02, **_FLIPS_AND_CROPS_64},
+    ("alexnet_d2l", "ci"): {"epochs": 1, "lr": 0.01, "batch_size": 64, "resize": 224},
+    ("alexnet_d2l", "cpu"): {"epochs": 10, "lr": 0.01, "resize": 224},
+    ("alexnet_d2l", "gpu"): {"budget": 130_000, "lr": 0.01, "resize": 224, "crop": 224, "padding": 16, "flip": True},
 }
 
 
@@ -193,73 +189,84 @@ def _profile(profile: str | Profile | None) -> Profile:
     return profile_named(profile)
 
 
+def _arguments(name: str) -> tuple[str, ...]:
+    """The keyword arguments ``models.get(name, ...)`` accepts."""
+    return tuple(inspect.signature(models._REGISTRY[name]).parameters)
+
+
+def _native_size(name: str, **kwargs: object) -> tuple[int, int, int]:
+    with torch.device("meta"):  # only the input size is needed: no memory, no initialisation cost
+        return models.get(name, **kwargs).input_size
+
+
+def _generic(name: str) -> dict:
+    """A generic recipe at the model's native size, for one grey channel where it can be built so."""
+    accepted = _arguments(name)
+    grey = {"in_channels": 1} if "in_channels" in accepted else {}
+    channels, side, _ = _native_size(name, **({"num_classes": 10} if "num_classes" in accepted else {}), **grey)
+    return {"lr": 0.01, "resize": side if side != FASHION_MNIST_SIDE else None, "channels": channels if channels != 1 else None,
+            "model_kwargs": grey}
+
+
 def recipe(model_name: str, profile: str | Profile | None = None, **model_kwargs: object) -> Recipe:
     """The recipe for ``model_name`` under ``profile`` (default: the active one); ``model_kwargs`` change the model.
 
-    >>> recipe("alexnet_cpu", "cpu").input_size, recipe("torchvision_alexnet", "ci").channels, recipe("alexnet", "ci").channels
-    (64, 3, 1)
+    Change anything else with ``dataclasses.replace(recipe(...), lr=0.1, seed=1)``.
+
+    >>> recipe("alexnet_cpu", "cpu").side, recipe("torchvision_alexnet", "ci").channels, recipe("alexnet", "ci").channels
+    (64, 3, None)
     >>> recipe("resnet50")
     Traceback (most recent call last):
     ...
     ValueError: no model named 'resnet50'; registered models: ...
     """
-    from . import models
-
     if model_name not in models.list_models():
         raise ValueError(f"no model named {model_name!r}; registered models: {', '.join(models.list_models())}")
     p = _profile(profile)
-    base = Recipe(
-        model=model_name,
-        profile=p.name,
-        epochs=p.epochs,
-        batch_size=p.batch_size,
-        train_images=p.train_images,
-        test_images=p.test_images,
-    )
-    tuned = _TUNED.get((model_name, p.name))
-    if tuned is None:  # a generic recipe at the model's native size, for one grey channel where it can be built so
-        accepted = inspect.signature(models._REGISTRY[model_name]).parameters
-        grey = {"in_channels": 1} if "in_channels" in accepted else {}
-        with torch.device("meta"):  # only the input size is needed: no memory, no initialisation cost
-            built = models.get(model_name, **({"num_classes": 10} if "num_classes" in accepted else {}), **grey)
-        channels, side, _ = built.input_size
-        tuned = {"lr": 0.01, "input_size": side, "channels": channels, "model_kwargs": grey}
-    result = replace(base, **tuned)
+    base = Recipe(model=model_name, profile=p.name, epochs=p.epochs, batch_size=p.batch_size,
+                  subset=(p.train_images, p.test_images))
+    result = replace(base, **_TUNED.get((model_name, p.name)) or _generic(model_name))
     if result.budget:
-        result = replace(result, epochs=epochs_for_budget(result.budget, result.train_images))
+        result = replace(result, epochs=epochs_for_budget(result.budget, result.subset[0]))
     result = replace(result, epochs=p.epochs_for(result.epochs))  # ALEXNET_MAX_EPOCHS
     if model_kwargs:
         result = replace(result, model_kwargs={**result.model_kwargs, **model_kwargs})
     return result
 
 
+class Trained(NamedTuple):
+    """What :func:`train_recipe` returns: the trained model, its history and the data it was trained on."""
+
+    model: nn.Module
+    history: pd.DataFrame
+    data: DataLoaders
+
+
 def train_recipe(
-    model_name: str,
-    profile: str | Profile | None = None,
-    *,
-    epochs: int | None = None,
-    device: str | torch.device | None = None,
-    seed: int = 0,
-    progress: bool = True,
-    plot: bool | None = None,
-    root: str | Path | None = None,
-    **model_kwargs: object,
-) -> tuple[nn.Module, pd.DataFrame, Recipe]:
-    """Build the model, the data and train them by the recipe; return model, history and recipe.
+    r: Recipe, *, model: nn.Module | None = None, data: DataLoaders | None = None, test: bool = True,
+    device: str | torch.device | None = None, root: str | Path | None = None, progress: bool = True,
+    plot: bool | None = None, announce: bool | None = None,
+) -> Trained:
+    """Train by the recipe ``r``: load its data, build its model (or take ``model``, built from it) and fit.
 
-    ``epochs`` overrides the recipe's. The model is built with ``seed`` and trained with it,
-    so a run is reproducible on a CPU.
+    ``data`` replaces the recipe's Fashion-MNIST with other loaders (Flowers102's, say; the
+    recipe's data fields then go unused). ``test=False`` trains without testing after each
+    epoch. The rest is passed to :func:`alexnet_lib.training.fit`. The history's
+    ``attrs["recipe"]`` describes the recipe (when it trained on the recipe's own data).
+
+    >>> r = replace(recipe("lenet", "ci"), subset=(64, 64), epochs=1, batch_size=32)
+    >>> trained = train_recipe(r, device="cpu", progress=False, plot=False)
+    >>> len(trained.history), trained.history.attrs["seed"], trained.model.training
+    (1, 0, False)
     """
-    from .training import fit
-
-    r = recipe(model_name, profile, **model_kwargs)
-    if epochs is not None:
-        r = replace(r, epochs=epochs)
-    data = r.loaders(device=device, seed=seed, root=root)
-    model = r.build_model(seed=seed)
-    history = fit(model, data, device=device, seed=seed, progress=progress, plot=plot, **r.fit_kwargs())
-    history.attrs["recipe"] = r.describe()
-    return model, history, r
+    own_data = data is None
+    data = r.loaders(device=device, root=root) if own_data else data
+    model = r.build_model() if model is None else model
+    history = fit(model, (data.train, data.test if test else None), device=device, progress=progress, plot=plot,
+                  announce=announce, **r.fit_kwargs())
+    if own_data:
+        history.attrs["recipe"] = r.describe()
+    return Trained(model, history, data)
 
 
 def recipe_table(profile: str | Profile | None = None) -> pd.DataFrame:

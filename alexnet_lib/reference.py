@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from .plots import _new_figure
+from .plots import new_figure
 from .precision import cpu_has_native_bf16
 
 __all__ = ["REFERENCE_DIR", "cpu_model", "machine_name", "plot_against_reference", "reference_histories", "reference_label", "write_reference"]
@@ -92,7 +92,7 @@ def reference_label(history: pd.DataFrame) -> str:
 def plot_against_reference(live: Mapping[str, pd.DataFrame], reference: Mapping[str, pd.DataFrame], title: str = "",
                            column: str = "test_acc") -> Figure:
     """Two panels of ``column`` against epochs: this run's histories, and the reference runs (labelled as such)."""
-    fig = _new_figure(figsize=(9, 3.2), dpi=90, layout="constrained")
+    fig = new_figure(figsize=(9, 3.2), dpi=90, layout="constrained")
     panels = fig.subplots(1, 2, sharey=True)
     for ax, runs, heading in ((panels[0], live, "this run"), (panels[1], reference, "reference (longer run)")):
         for label, h in runs.items():

@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, gradient_profile, values_and_derivatives
 from .diagrams import draw_sliding_window
-from .plots import _png
+from .plots import png_bytes
 from .shapes import ShapeError, explain_conv_output
 
 
@@ -85,7 +85,7 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
         output.outputs = ()
         output.append_stdout(text + "\n")
         if fig is not None:
-            png = _png(fig, tight=True)
+            png = png_bytes(fig, tight=True)
             plt.close(fig)
             output.append_display_data(Image(data=png))
         return text, png
@@ -128,7 +128,7 @@ def _explore_activation(name: str, x: torch.Tensor, y: torch.Tensor, depth: int)
         [f"{name}: largest slope {slopes.max().item():.3g}, at x = {grid[slopes.argmax()].item():.2f}"]
         + [f"  {column}: first layer's gradient / last layer's = {ratio:.2g}" for column, ratio in ratios.items()]
     )
-    return text, _png(fig, tight=True)
+    return text, png_bytes(fig, tight=True)
 
 
 def activation_explorer(x: torch.Tensor, y: torch.Tensor, name: str = "sigmoid", depth: int = 10) -> None:

@@ -20,11 +20,10 @@ from dataclasses import replace
 
 import torch
 
-from alexnet_lib.recipes import epochs_for_budget, recipe
-from alexnet_lib.reference import machine_name
 from alexnet_lib.evaluation import evaluate
 from alexnet_lib.precision import choose_precision
-from alexnet_lib.training import fit
+from alexnet_lib.recipes import epochs_for_budget, recipe, train_recipe
+from alexnet_lib.reference import machine_name
 
 FULL = (60_000, 10_000)
 
@@ -32,11 +31,8 @@ FULL = (60_000, 10_000)
 def speeds(name: str, profile: str, batches: int) -> tuple[float, float]:
     """Training and test images per second of ``name``'s recipe here (after a warm-up epoch)."""
     r = recipe(name, profile)
-    r = replace(r, train_images=r.batch_size * batches, test_images=r.batch_size * batches)
-    data = r.loaders(seed=0)
-    model = r.build_model(seed=0)
-    history = fit(model, (data.train, None), epochs=2, seed=0, progress=False, plot=False, announce=False,
-                  **{k: v for k, v in r.fit_kwargs().items() if k != "epochs"})
+    r = replace(r, subset=(r.batch_size * batches, r.batch_size * batches), epochs=2)
+    model, history, data = train_recipe(r, test=False, progress=False, plot=False, announce=False)
     start = time.perf_counter()
     result = evaluate(model, data.test)
     return float(history["images_per_s"].iloc[-1]), result["images"] / (time.perf_counter() - start)
@@ -46,9 +42,9 @@ def notebook_runs(profile: str) -> dict[str, list[tuple[str, int, int]]]:
     """Per notebook, its training runs as (model, training images seen, test images evaluated), full data set."""
     def run(name: str, **kw) -> tuple[str, int, int]:
         r = replace(recipe(name, profile), **kw)
-        epochs = epochs_for_budget(r.budget, r.train_images, on_disk=FULL[0]) if r.budget else r.epochs
-        train = min(r.train_images or FULL[0], FULL[0])
-        test = min(r.test_images or FULL[1], FULL[1])
+        epochs = epochs_for_budget(r.budget, r.subset[0], on_disk=FULL[0]) if r.budget else r.epochs
+        train = min(r.subset[0] or FULL[0], FULL[0])
+        test = min(r.subset[1] or FULL[1], FULL[1])
         return name, epochs * train, epochs * test
 
     alexnet = "alexnet_d2l" if profile == "gpu" else "alexnet_cpu"

@@ -36,7 +36,7 @@ def test_every_recipe_honours_the_caps(monkeypatch):
     for profile in PROFILES:
         for name in ["lenet", "alexnet_cpu", "alexnet_d2l"]:
             r = recipe(name, profile)
-            assert r.epochs == 1 and r.train_images <= 256 and r.test_images <= 256, (name, profile)
+            assert r.epochs == 1 and r.subset[0] <= 256 and r.subset[1] <= 256, (name, profile)
 
 
 def test_fit_announces_its_time_once_in_advance(capsys):

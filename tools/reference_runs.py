@@ -19,9 +19,9 @@ from dataclasses import replace
 
 from alexnet_lib.config import get_config
 from alexnet_lib.data import fashion_mnist_counts
-from alexnet_lib.recipes import recipe
+from alexnet_lib.recipes import recipe, train_recipe
 from alexnet_lib.reference import write_reference
-from alexnet_lib.training import format_history, fit
+from alexnet_lib.training import format_history
 
 RUNS = {  # run name: (model, changes to its recipe, changes to its model)
     "lenet": ("lenet", {}, {}),
@@ -52,9 +52,9 @@ def main(argv: list[str]) -> int:
         name, changes, model_kwargs = RUNS[run]
         r = replace(recipe(name, cfg.profile, **model_kwargs), **changes)
         print(f"\n{r.describe()}", flush=True)
-        history = fit(r.build_model(seed=0), r.loaders(seed=0), seed=0, progress=False, plot=False, **r.fit_kwargs())
+        history = train_recipe(r, progress=False, plot=False).history
         print(format_history(history))
-        path = write_reference(history, cfg.profile.name, run, data=data_text(r.train_images, r.test_images),
+        path = write_reference(history, cfg.profile.name, run, data=data_text(*r.subset),
                                recipe=r.describe(), device=cfg.device)
         print(f"wrote {path}", flush=True)
     return 0
