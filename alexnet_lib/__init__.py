@@ -6,7 +6,9 @@ One module, one job:
 - :mod:`alexnet_lib.data`: Fashion-MNIST and Flowers102 from the data root (``load_fashion_mnist``)
 - :mod:`alexnet_lib.loaders`: batches resized, normalised and augmented on the device
 - :mod:`alexnet_lib.shapes`: output-size arithmetic for convolution and pooling
-- :mod:`alexnet_lib.tables`: layer tables (parameters, MACs, memory, receptive fields)
+- :mod:`alexnet_lib.tables`: layer tables (parameters, MACs, output memory, receptive fields)
+- :mod:`alexnet_lib.tracking`: how a layer table follows a forward pass (hooks, MACs, receptive fields)
+- :mod:`alexnet_lib.memory`: what one training step keeps in memory (``training_memory``)
 - :mod:`alexnet_lib.models`: the model zoo (``models.get``, ``models.list_models``)
 - :mod:`alexnet_lib.precision`: the device and its arithmetic (mixed precision, memory format)
 - :mod:`alexnet_lib.training`: ``fit``, the training loop, and its history

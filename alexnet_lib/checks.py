@@ -262,7 +262,7 @@ def check_weight_memory_mib(answer: float | None, model_name: str = "alexnet_201
     Right: 697.7...
     """
     from . import models
-    from .tables import training_memory
+    from .memory import training_memory
 
     model = models.get(model_name)
     memory = training_memory(model, model.input_size, batch_size=1, optimizer=optimizer).set_index("item")

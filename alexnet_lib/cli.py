@@ -192,7 +192,8 @@ def summary_report(
     >>> print(summary_report("torchvision:alexnet").splitlines()[-3])
     total                                       61,100,840  714,188,480
     """
-    from .tables import format_layer_table, format_training_memory, layer_table, training_memory
+    from .memory import format_training_memory, training_memory
+    from .tables import format_layer_table, layer_table
 
     if model_name.startswith("torchvision:"):
         model, natural = _torchvision_model(model_name.removeprefix("torchvision:"), classes)

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
+import pandas as pd
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from .shapes import ShapeError, conv_output_size, pool_output_size
 
 if TYPE_CHECKING:
-    import pandas as pd
     from torch import nn
 
 MAX_DRAWN = 20  # larger padded inputs are computed but not drawn: the cells would be too small to read
@@ -106,7 +106,8 @@ def two_gpu_connections(model: nn.Module | None = None) -> pd.DataFrame:
     >>> two_gpu_connections()[["layer", "per_gpu", "reads"]].head(3).to_string(index=False)
     'layer   per_gpu     reads\\nconv1  48×55×55     image\\nconv2 128×27×27   own GPU\\nconv3 192×13×13 both GPUs'
     """
-    import pandas as pd
+    # deferred: only the two-GPU diagrams need torch, the models and the tables; the sliding-window
+    # drawings (notebook 01, the widgets) import this module without them, about 3 seconds sooner
     import torch
     from torch import nn
 
@@ -144,8 +145,6 @@ def draw_two_gpu_network(model: nn.Module | None = None) -> Figure:
     'AlexNet 2012 on two GPUs: red arrows cross between the GPUs'
     >>> plt.close(fig)
     """
-    from matplotlib.patches import FancyArrowPatch
-
     connections = two_gpu_connections(model)
     columns = [("image", "3×224×224", "")] + list(connections.itertuples(index=False, name=None))
     fig, ax = plt.subplots(figsize=(11, 3.4))

@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from .tables import _tensors  # the tensors in nested outputs and arguments
+from .tracking import tensors_in  # the tensors in nested outputs and arguments
 
 __all__ = [
     "MILESTONES", "Milestone", "build_milestone", "count_weight_layers", "format_milestone_table", "milestone_table", "torchvision_top1",
@@ -195,10 +195,10 @@ class _DepthMode(TorchFunctionMode):
         self.alive: list[torch.Tensor] = []  # keeps ids unique while we look them up
 
     def of(self, value: object) -> int:
-        return max((self.depth.get(id(t), 0) for t in _tensors(value)), default=0)
+        return max((self.depth.get(id(t), 0) for t in tensors_in(value)), default=0)
 
     def set(self, value: object, depth: int) -> None:
-        for t in _tensors(value):
+        for t in tensors_in(value):
             self.depth[id(t)] = depth
             self.alive.append(t)
 

@@ -313,48 +313,77 @@ def explain_conv_output(
     if s is None:
         raise ShapeError("stride s=None means 'stride = kernel' only for pooling; pass s or pool=True.")
     out, (before, after) = _output_size(n, k, s, p, d, ceil_mode, pool=pool)
-    kind = "Pooling" if pool else "Convolution"
     rnd = "ceil" if ceil_mode else "floor"
-    lines = [f"{kind} output size along one dimension (PyTorch's formula):"]
-    if isinstance(p, str):
-        if p.strip().lower() == "same":
-            rule = "as PyTorch's padding='same'" if s == 1 else "TensorFlow's rule; nn.Conv2d has none for s > 1"
-            outputs = -(-n // s)
-            lines.append(f"  padding 'same': ceil(n / s) = {outputs} outputs need {before + after} pixels of padding")
-            lines.append(f"  ({before} before, {after} after: {rule})")
-        else:
-            lines.append("  padding 'valid' means no padding: p = 0")
-    lines.append(f"  where n = {n} (input), k = {k} (kernel), s = {s} (stride), d = {d} (dilation)")
-    if before == after:
-        lines.insert(1, f"  out = {rnd}((n + 2p - d*(k - 1) - 1) / s) + 1")
-        lines.append(f"  and p = {before} (padding on each side)")
-        pad_text = f"2*{before}"
-    else:
-        lines.insert(1, f"  out = {rnd}((n + p_before + p_after - d*(k - 1) - 1) / s) + 1")
-        lines.append(f"  and p_before = {before}, p_after = {after} (padding)")
-        pad_text = f"{before} + {after}"
     span = n + before + after - d * (k - 1) - 1
     rounded = -(-span // s) if ceil_mode else span // s
-    lines.append(f"  out = {rnd}(({n} + {pad_text} - {d}*({k} - 1) - 1) / {s}) + 1")
-    lines.append(f"      = {rnd}({span} / {s}) + 1")
+    lines = [
+        f"{'Pooling' if pool else 'Convolution'} output size along one dimension (PyTorch's formula):",
+        *_formula_lines(p, n, k, s, d, before, after, rnd),
+        *_worked_lines(n, k, s, d, before, after, rnd, span, rounded),
+    ]
+    if ceil_mode:
+        lines += _last_window_lines(n, k, s, d, before, after, rounded, out)
+    if pool:
+        lines.append(f"  (PyTorch allows pooling padding p <= k // 2 = {k // 2}; p = {before} is fine)")
+    return "\n".join(lines)
+
+
+def _formula_lines(p: Padding, n: int, k: int, s: int, d: int, before: int, after: int, rnd: str) -> list[str]:
+    """The formula, what a padding given by name means, and the value of each letter."""
+    symmetric = before == after
+    padding = "2p" if symmetric else "p_before + p_after"
+    return [
+        f"  out = {rnd}((n + {padding} - d*(k - 1) - 1) / s) + 1",
+        *_padding_mode_lines(p, n, s, before, after),
+        f"  where n = {n} (input), k = {k} (kernel), s = {s} (stride), d = {d} (dilation)",
+        f"  and p = {before} (padding on each side)" if symmetric
+        else f"  and p_before = {before}, p_after = {after} (padding)",
+    ]
+
+
+def _padding_mode_lines(p: Padding, n: int, s: int, before: int, after: int) -> list[str]:
+    """What ``'same'`` or ``'valid'`` padding comes to (nothing for padding given in pixels)."""
+    if not isinstance(p, str):
+        return []
+    if p.strip().lower() != "same":
+        return ["  padding 'valid' means no padding: p = 0"]
+    rule = "as PyTorch's padding='same'" if s == 1 else "TensorFlow's rule; nn.Conv2d has none for s > 1"
+    return [
+        f"  padding 'same': ceil(n / s) = {-(-n // s)} outputs need {before + after} pixels of padding",
+        f"  ({before} before, {after} after: {rule})",
+    ]
+
+
+def _worked_lines(
+    n: int, k: int, s: int, d: int, before: int, after: int, rnd: str, span: int, rounded: int
+) -> list[str]:
+    """The formula with the numbers put in, worked down to the output size."""
+    pad_text = f"2*{before}" if before == after else f"{before} + {after}"
+    lines = [
+        f"  out = {rnd}(({n} + {pad_text} - {d}*({k} - 1) - 1) / {s}) + 1",
+        f"      = {rnd}({span} / {s}) + 1",
+    ]
     if span % s:
         lines.append(f"      = {rnd}({_decimal(span, s)}) + 1")
     lines.append(f"      = {rounded} + 1")
     lines.append(f"      = {rounded + 1}")
-    if ceil_mode:
-        start = rounded * s
-        if rounded + 1 != out:
-            lines.append(f"  the last window would start at (out - 1)*s = {start}, not before n + p = {n + before};")
-            lines.append("  PyTorch keeps only windows that start in the input or its left padding:")
-            lines.append(f"      = {out}")
-        else:
-            lines.append(f"  (the last window starts at (out - 1)*s = {start} < n + p = {n + before}: "
-                         "PyTorch keeps it)")
-        if (out - 1) * s + d * (k - 1) + 1 > n + before + after:
-            lines.append("  (it reaches past the padded input, which PyTorch allows with ceil_mode)")
-    if pool:
-        lines.append(f"  (PyTorch allows pooling padding p <= k // 2 = {k // 2}; p = {before} is fine)")
-    return "\n".join(lines)
+    return lines
+
+
+def _last_window_lines(n: int, k: int, s: int, d: int, before: int, after: int, rounded: int, out: int) -> list[str]:
+    """With ``ceil_mode``: whether PyTorch keeps the last window, and whether it hangs over the padded input."""
+    start = rounded * s
+    if rounded + 1 != out:
+        lines = [
+            f"  the last window would start at (out - 1)*s = {start}, not before n + p = {n + before};",
+            "  PyTorch keeps only windows that start in the input or its left padding:",
+            f"      = {out}",
+        ]
+    else:
+        lines = [f"  (the last window starts at (out - 1)*s = {start} < n + p = {n + before}: PyTorch keeps it)"]
+    if (out - 1) * s + d * (k - 1) + 1 > n + before + after:
+        lines.append("  (it reaches past the padded input, which PyTorch allows with ceil_mode)")
+    return lines
 
 
 def next_receptive_field(rf: int, jump: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
