@@ -15,18 +15,26 @@ shows the full trace as well. Anything else is a bug and shows its traceback.
 from __future__ import annotations
 
 import argparse
+import ast
+import difflib
 import os
 import platform
 import sys
 import textwrap
 import traceback
 import warnings
+from dataclasses import replace
 from importlib import metadata
 
 from .basics import shape_text
-from .config import _is_true, get_config, shown_path
+from .config import get_config, is_true, shown_path
+from .shapes import explain_conv_output
 
 ENV_TRACEBACK = "ALEXNET_TRACEBACK"
+
+# The commands import torch, torchvision and the modules built on them inside their functions, on
+# purpose (each such import says "deferred"): `python -m alexnet_lib --help` then answers at once,
+# and a Ctrl-C during start-up gets its one-line answer instead of a traceback from `import torch`.
 
 
 def _version(package: str) -> str:
@@ -41,10 +49,11 @@ def doctor_report(download: bool = False, full_paths: bool = True) -> tuple[str,
 
     ``full_paths=False`` shows the data root as ``config.shown_path`` does (for notebook outputs).
     """
-    import torch
+    import torch  # deferred: loads torch
 
-    from .data import DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder
-    from .data import verify_fashion_mnist
+    from .data import (  # deferred: loads torch
+        DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder, verify_fashion_mnist,
+    )
 
     cfg = get_config()
     d2l = _version("d2l")
@@ -117,9 +126,8 @@ def _parse_padding(text: str) -> int | tuple[int, int] | str:
 
 def _torchvision_model(name: str, classes: int | None) -> tuple[object, tuple[int, ...]]:
     """A torchvision classification model (random weights) and the input size its weights were trained on."""
-    import difflib
 
-    import torchvision
+    import torchvision  # deferred: loads torch
 
     names = torchvision.models.list_models(module=torchvision.models)
     if name not in names:
@@ -145,9 +153,9 @@ def _registered_model(
     name: str, classes: int | None, input_size: tuple[int, ...] | None
 ) -> tuple[object, tuple[int, ...]]:
     """A model from :mod:`alexnet_lib.models`, built for ``input_size`` where its builder allows."""
-    import torchvision
+    import torchvision  # deferred: loads torch
 
-    from . import models
+    from . import models  # deferred: loads torch
 
     if name not in models.list_models():
         hint = f"; for torchvision's, write torchvision:{name}" if name in torchvision.models.list_models() else ""
@@ -192,8 +200,8 @@ def summary_report(
     >>> print(summary_report("torchvision:alexnet").splitlines()[-3])
     total                                       61,100,840  714,188,480
     """
-    from .memory import format_training_memory, training_memory
-    from .tables import format_layer_table, layer_table
+    from .memory import format_training_memory, training_memory  # deferred: loads torch
+    from .tables import format_layer_table, layer_table  # deferred: loads torch
 
     if model_name.startswith("torchvision:"):
         model, natural = _torchvision_model(model_name.removeprefix("torchvision:"), classes)
@@ -208,9 +216,9 @@ def summary_report(
 
 
 def _model_list() -> str:
-    import torchvision
+    import torchvision  # deferred: loads torch
 
-    from . import models
+    from . import models  # deferred: loads torch
 
     names = torchvision.models.list_models(module=torchvision.models)
     def wrapped(items: list[str]) -> list[str]:
@@ -232,8 +240,6 @@ def _summary(args: argparse.Namespace) -> int:
 
 
 def _conv_out(args: argparse.Namespace) -> int:
-    from .shapes import explain_conv_output
-
     if args.ceil and not args.pool:
         raise ValueError("--ceil is a pooling option (PyTorch's Conv2d has no ceil_mode); add --pool.")
     s = args.s if args.s is not None else (None if args.pool else 1)
@@ -243,8 +249,6 @@ def _conv_out(args: argparse.Namespace) -> int:
 
 def _model_kwargs(settings: list[str]) -> dict[str, object]:
     """``--set KEY=VALUE`` options as keyword arguments (values read as Python literals where they are)."""
-    import ast
-
     kwargs = {}
     for item in settings:
         key, sep, text = item.partition("=")
@@ -265,12 +269,10 @@ def _train(args: argparse.Namespace) -> int:
     the model's classes checked against the labels, and the model trained. A diverged run
     saves the complete epochs before it (if any) and ends in an error.
     """
-    from dataclasses import replace
-
-    from .recipes import recipe, train_recipe
-    from .runs import claim_run_folder
-    from .precision import resolve_device
-    from .training import TrainingDiverged, format_history
+    from .recipes import recipe, train_recipe  # deferred: loads torch
+    from .runs import claim_run_folder  # deferred: loads torch
+    from .precision import resolve_device  # deferred: loads torch
+    from .training import TrainingDiverged, format_history  # deferred: loads torch
 
     model_kwargs = _model_kwargs(args.set)
     run = claim_run_folder(args.out, args.model, force=args.force)
@@ -410,7 +412,7 @@ def _error(message: object, status: int, show_traceback: bool) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    show_traceback = _is_true(os.environ.get(ENV_TRACEBACK))
+    show_traceback = is_true(os.environ.get(ENV_TRACEBACK))
     try:
         args = build_parser().parse_args(argv)
         show_traceback = show_traceback or args.traceback

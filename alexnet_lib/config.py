@@ -154,7 +154,12 @@ def _whole_number(env: Mapping[str, str], name: str) -> int | None:
     return int(raw)
 
 
-def _is_true(value: str | None) -> bool:
+def is_true(value: str | None) -> bool:
+    """Whether an environment variable's text means yes (``1``, ``true``, ``yes``, ``on``).
+
+    >>> is_true("Yes"), is_true("0"), is_true(None)
+    (True, False, False)
+    """
     return value is not None and value.strip().lower() in _TRUE
 
 
@@ -248,7 +253,7 @@ def resolve_profile(environ: Mapping[str, str] | None = None, device: str | None
                 f"choose one of {', '.join(PROFILES)} (or unset it to choose automatically)."
             )
         return PROFILES[requested], f"set by {ENV_PROFILE}"
-    if _is_true(env.get("CI")):
+    if is_true(env.get("CI")):
         return PROFILES["ci"], "CI is set"
     device = available_device() if device is None else device
     if device.startswith("cuda"):
@@ -354,6 +359,6 @@ def get_config(environ: Mapping[str, str] | None = None) -> Config:
         profile=profile.capped(max_images, max_epochs),
         profile_source=profile_source,
         device=device,
-        offline=_is_true(env.get(ENV_OFFLINE)),
+        offline=is_true(env.get(ENV_OFFLINE)),
         max_images=max_images,
     )
