@@ -25,14 +25,20 @@ from torch import nn
 
 from alexnet_lib import models
 from alexnet_lib.alexnet import (
+    AlexNet,
+    AlexNet2012,
+    AlexNet2012TwoTower,
     GroupedLocalResponseNorm,
     cuda_convnet_padding,
     local_response_norm_as_printed,
     two_tower_state_dict,
 )
+from alexnet_lib.alexnet_variants import AlexNetCPU, AlexNetKerasBN
+from alexnet_lib.basics import seeded
+from alexnet_lib.comparison import compare_models
 from alexnet_lib.convnet import feature_shape, input_side_range
-from alexnet_lib.lenet import C3_CONNECTIONS, EuclideanRBF, PartialConv2d, ScaledTanh, Subsampling
-from alexnet_lib.models import compare_models, get, list_models
+from alexnet_lib.lenet import C3_CONNECTIONS, EuclideanRBF, LeNet, LeNet5, PartialConv2d, ScaledTanh, Subsampling
+from alexnet_lib.models import ModelEntry, entry, get, list_models
 from alexnet_lib.shapes import conv_output_size, pool_output_size, same_padding
 
 ALL = [
@@ -91,18 +97,48 @@ def test_unknown_model_and_unknown_argument_are_clear_errors():
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_builder_signature_docstring_and_input_size(name):
-    builder = getattr(models, name)
-    signature = inspect.signature(builder)
-    assert signature.parameters["num_classes"].default == (10 if name in FASHION_MNIST_MODELS else 1000)
-    assert signature.parameters["seed"].default is None
-    assert "input_size" in signature.parameters  # the command line rebuilds models for other inputs
-    doc = inspect.getdoc(builder)
-    assert doc and ">>>" in doc
-    assert name in models.SOURCES and models.SOURCES[name]
+def test_entry_arguments_doc_source_and_input_size(name):
+    spec = entry(name)
+    assert spec.name == name and spec.arguments[-1] == "seed"
+    assert {"num_classes", "input_size"} <= set(spec.arguments)  # the command line rebuilds models for other inputs
+    assert ">>>" in spec.doc and spec.source
     model = meta(name)
-    c, h, w = model.input_size
+    assert model.input_size == spec.input_size  # the registry knows the input size without building the model
+    c, h, w = spec.input_size
     assert (c, h == w) == ((1, True) if name in FASHION_MNIST_MODELS else (3, True))
+    assert model(torch.empty(1, *spec.input_size, device="meta")).shape[1] == (10 if name in FASHION_MNIST_MODELS else 1000)
+    assert inspect.signature(get).parameters["seed"].default is None
+
+
+def test_settings_that_make_a_model_are_fixed_and_entries_are_checked():
+    with pytest.raises(ValueError, match=r"alexnet_d2l takes no argument 'conv1_padding'; it takes num_classes, in_channels, input_size, dropout, seed\."):
+        get("alexnet_d2l", conv1_padding=2)
+    with pytest.raises(ValueError, match="a model named 'lenet' is already registered"):
+        models.register(entry("lenet"))
+    with pytest.raises(ValueError, match="LeNet takes no argument 'width'"):
+        ModelEntry("wide_lenet", LeNet, ("width", "seed"), (1, 28, 28), "nowhere", "no doc")
+    with pytest.raises(ValueError, match="must end with 'seed'"):
+        ModelEntry("lenet_without_seed", LeNet, ("num_classes",), (1, 28, 28), "nowhere", "no doc")
+    assert list_models() == sorted(ALL)  # none of these was registered
+
+
+def test_d2l_settings_give_the_weights_the_books_init_gives():
+    """alexnet_d2l is AlexNet with padding 1, then the book's init_cnn: Xavier-uniform weights."""
+    with seeded(0):
+        book = AlexNet(num_classes=10, in_channels=1, input_size=96, conv1_padding=1, model_name="alexnet_d2l")
+        for layer in book.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(layer.weight)
+    ours = get("alexnet_d2l", input_size=96, seed=0)
+    assert ours.state_dict().keys() == book.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), book.state_dict().values()))
+
+
+@pytest.mark.parametrize("cls", [LeNet5, LeNet, AlexNet2012, AlexNet2012TwoTower, AlexNet, AlexNetKerasBN, AlexNetCPU])
+def test_each_model_writes_its_forward_in_its_own_file_and_checks_its_input_first(cls):
+    assert "forward" in vars(cls)  # not inherited: a reader finds the computation in the model's file
+    lines = inspect.getsource(cls.forward).splitlines()
+    assert lines[1].split("#")[0].strip() == "check_input(self, x)"
 
 
 def test_seed_makes_weights_reproducible_without_touching_global_rng():
@@ -531,7 +567,9 @@ def test_every_model_trains_one_step_on_the_cpu(name):
 
 def test_comparison_table_has_every_variant_and_the_published_numbers():
     table = compare_models()
-    assert list(table.index) == list(models.SOURCES) and set(table.index) == set(ALL)
+    assert list(table.index) == [e.name for e in models.entries()] and set(table.index) == set(ALL)
+    assert list(table.index)[:2] == ["lenet5_1998", "lenet"]  # the story's order, not the alphabet's
+    assert table.loc["alexnet_d2l", "source"] == entry("alexnet_d2l").source
     for name, expected in PUBLISHED_PARAMS.items():
         assert table.loc[name, "params"] == expected, name
     assert table.loc["alexnet_2012", "macs"] == table.loc["alexnet_2012_two_tower", "macs"]
