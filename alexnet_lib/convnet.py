@@ -206,7 +206,8 @@ def _check_batch_of_images(model: nn.Module, x: torch.Tensor, accepts: str) -> N
     if x.dim() != 4:
         hint = " Add the batch dimension with x.unsqueeze(0)." if x.dim() == 3 else ""
         raise ValueError(
-            f"{model_name(model)} takes a batch of images shaped (N, C, H, W); got a tensor of shape {tuple(x.shape)}.{hint} {accepts}"
+            f"{model_name(model)} takes a batch of images shaped (N, C, H, W); got a tensor of shape {tuple(x.shape)}."
+            f"{hint} {accepts}"
         )
 
 
