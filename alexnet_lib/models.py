@@ -129,6 +129,10 @@ def entry(name: str) -> ModelEntry:
 def get(name: str, *, seed: int | None = None, **kwargs: object) -> nn.Module:
     """Build the registered model ``name`` with keyword arguments ``kwargs``, drawing its weights with ``seed``.
 
+    An int ``seed`` gives the same weights on every call and leaves PyTorch's global generator
+    as it was; ``None`` draws from the global generator. ``kwargs`` must be among the model's
+    ``entry(name).arguments``.
+
     >>> get("lenet", activation="relu").input_size
     (1, 28, 28)
     >>> get("alexnet_2012", in_channels=1)
@@ -136,13 +140,13 @@ def get(name: str, *, seed: int | None = None, **kwargs: object) -> nn.Module:
     ...
     ValueError: alexnet_2012 takes no argument 'in_channels'; it takes num_classes, input_size, seed.
     """
-    model = entry(name)
-    unknown = [k for k in kwargs if k not in model.arguments]
+    spec = entry(name)
+    unknown = [k for k in kwargs if k not in spec.arguments]
     if unknown:
         names = ", ".join(repr(k) for k in unknown)
-        raise ValueError(f"{name} takes no argument {names}; it takes {', '.join(model.arguments)}.")
+        raise ValueError(f"{name} takes no argument {names}; it takes {', '.join(spec.arguments)}.")
     with seeded(seed):
-        return model.factory(**{**model.defaults, **kwargs, **model.fixed})
+        return spec.factory(**{**spec.defaults, **kwargs, **spec.fixed})
 
 
 def _check_input_hook(module: nn.Module, args: tuple) -> None:
@@ -318,11 +322,11 @@ def __getattr__(attr: str) -> object:
     raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
 
 
-def _builder(model: ModelEntry) -> Callable[..., nn.Module]:
+def _builder(spec: ModelEntry) -> Callable[..., nn.Module]:
     """``get`` for one model, with the signature of its old builder: its ``arguments``, keyword only."""
 
     def build(**kwargs: object) -> nn.Module:
-        return get(model.name, **kwargs)
+        return get(spec.name, **kwargs)
 
-    build.__signature__ = inspect.Signature([inspect.Parameter(a, inspect.Parameter.KEYWORD_ONLY) for a in model.arguments])
+    build.__signature__ = inspect.Signature([inspect.Parameter(a, inspect.Parameter.KEYWORD_ONLY) for a in spec.arguments])
     return build
