@@ -38,7 +38,7 @@ class AlexNetKerasBN(ConvNet):
     - The last layer returns logits; the posts' ``softmax`` lives in PyTorch's
       ``F.cross_entropy``.
     - PyTorch counts 62,379,560 parameters at 1,000 classes (608 BatchNorm maps add 1,216
-      scales and shifts to :class:`AlexNet`'s 62,378,344). Keras's ``model.summary()``
+      scales and shifts to :class:`alexnet_lib.alexnet.AlexNet`'s 62,378,344). Keras's ``model.summary()``
       prints 62,380,776 because it also counts the 1,216 running means and variances, as
       "non-trainable params"; PyTorch keeps those as buffers, not parameters.
 
