@@ -22,7 +22,7 @@ One module, one job:
 - :mod:`alexnet_lib.dropout`: dropout's scaling, measured
 - :mod:`alexnet_lib.inspection`: feature maps, top-activating images, occlusion sensitivity
 - :mod:`alexnet_lib.photos`: a real photograph that ships with matplotlib
-- :mod:`alexnet_lib.milestones`: ZFNet, VGG, GoogLeNet, ResNet next to AlexNet
+- :mod:`alexnet_lib.comparison`: models side by side: the zoo's variants (``compare_models``), and ZFNet, VGG, GoogLeNet, ResNet next to AlexNet
 - :mod:`alexnet_lib.glossary`: the key terms in English and Chinese
 - :mod:`alexnet_lib.plots`, :mod:`alexnet_lib.diagrams`: figures; :mod:`alexnet_lib.widgets`: interactive tools
 - :mod:`alexnet_lib.checks`: instant checks for the exercises

@@ -1,4 +1,4 @@
-"""AlexNet: as published in 2012 (grouped and as two towers), as taught, and as tutorials print it.
+"""AlexNet: as published in 2012 (grouped and as two towers), and as taught.
 
 Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural
 Networks", NIPS 2012. Section 3 describes the architecture (3.2 the two GPUs, 3.3 local
@@ -7,7 +7,9 @@ dropout and Section 5 the initialisation. The paper's code was cuda-convnet, who
 ``layer.py`` settles two details the paper leaves open (the 224 vs 227 puzzle and LRN's α;
 see :class:`AlexNet2012`).
 
-Every model here has torchvision's shape: ``features``, ``avgpool``, ``classifier``.
+Every model here has torchvision's shape: ``features``, ``avgpool``, ``classifier``, and its
+own ``forward``. The AlexNets that tutorials print (Keras's with BatchNorm) and this course's
+CPU-scale one are in :mod:`alexnet_lib.alexnet_variants`.
 """
 
 from __future__ import annotations
@@ -20,17 +22,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .convnet import ConvNet, check_positive
-from .shapes import same_padding
+from .convnet import ConvNet, check_input, check_positive
 
 __all__ = [
     "AlexNet",
     "AlexNet2012",
     "AlexNet2012TwoTower",
-    "AlexNetCPU",
-    "AlexNetKerasBN",
     "GroupedLocalResponseNorm",
     "TwoTowerFeatures",
+    "alexnet_classifier",
+    "check_alexnet_arguments",
     "cuda_convnet_padding",
     "local_response_norm_as_printed",
     "two_tower_state_dict",
@@ -116,8 +117,12 @@ def _conv1_padding_layer(input_size: int) -> list[tuple[str, nn.Module]]:
     return [("pad1", nn.ZeroPad2d((0, pad, 0, pad)))] if pad else []
 
 
-def _classifier(in_features: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
-    """fc6 -> ReLU -> dropout -> fc7 -> ReLU -> dropout -> fc8: dropout on the hidden layers' outputs (Section 4.2)."""
+def alexnet_classifier(in_features: int, hidden: int, num_classes: int, dropout: float) -> nn.Sequential:
+    """fc6 -> ReLU -> dropout -> fc7 -> ReLU -> dropout -> fc8: dropout on the hidden layers' outputs (Section 4.2).
+
+    >>> [name for name, _ in alexnet_classifier(9216, 4096, 1000, dropout=0.5).named_children()]
+    ['fc6', 'relu6', 'drop6', 'fc7', 'relu7', 'drop7', 'fc8']
+    """
     return nn.Sequential(
         OrderedDict(
             [
@@ -145,7 +150,16 @@ def _init_2012(model: nn.Module) -> None:
             nn.init.constant_(layer.bias, 1.0 if name.rsplit(".", 1)[-1] in _BIAS_ONE else 0.0)
 
 
-def _check_common(model_name: str, num_classes: int, input_size: int, dropout: float | None = None) -> None:
+def check_alexnet_arguments(model_name: str, num_classes: int, input_size: int, dropout: float | None = None) -> None:
+    """Check what every AlexNet takes: ``num_classes``, ``input_size`` whole numbers >= 1, ``dropout`` a probability.
+
+    A wrong value raises a ``ValueError`` that names it and says what to use.
+
+    >>> check_alexnet_arguments("alexnet", 10, 224, dropout=1.5)
+    Traceback (most recent call last):
+    ...
+    ValueError: alexnet: dropout=1.5 is a probability of zeroing a unit: use 0 <= dropout < 1 (the paper's is 0.5).
+    """
     check_positive("num_classes", num_classes, model_name, "one output per class")
     check_positive("input_size", input_size, model_name, "the image side in pixels")
     if dropout is not None and not (isinstance(dropout, (int, float)) and 0 <= dropout < 1):
@@ -191,7 +205,7 @@ class AlexNet2012(ConvNet):
     """
 
     def __init__(self, num_classes: int = 1000, input_size: int = 224) -> None:
-        _check_common("alexnet_2012", num_classes, input_size)
+        check_alexnet_arguments("alexnet_2012", num_classes, input_size)
         super().__init__("alexnet_2012", (3, input_size, input_size))
         self.features = nn.Sequential(
             OrderedDict(
@@ -216,8 +230,14 @@ class AlexNet2012(ConvNet):
             )
         )
         self.avgpool = nn.Identity()  # the paper has no pooling between pool5 and fc6
-        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
+        self.classifier = alexnet_classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
         _init_2012(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
+        x = self.features(x)  # conv1 ... pool5: 256 maps of 6×6 (at 224 or 227)
+        x = torch.flatten(self.avgpool(x), 1)  # 9,216 values per image (avgpool does nothing here)
+        return self.classifier(x)  # fc6, fc7, fc8: one score per class
 
 
 class _Tower(nn.Module):
@@ -291,12 +311,18 @@ class AlexNet2012TwoTower(ConvNet):
     """
 
     def __init__(self, num_classes: int = 1000, input_size: int = 224) -> None:
-        _check_common("alexnet_2012_two_tower", num_classes, input_size)
+        check_alexnet_arguments("alexnet_2012_two_tower", num_classes, input_size)
         super().__init__("alexnet_2012_two_tower", (3, input_size, input_size))
         self.features = TwoTowerFeatures(input_size)
         self.avgpool = nn.Identity()
-        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
+        self.classifier = alexnet_classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
         _init_2012(self)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
+        x = self.features(x)  # both towers; their pool5 maps side by side: 128 + 128 maps of 6×6
+        x = torch.flatten(self.avgpool(x), 1)  # fc6 reads both GPUs: all 9,216 values
+        return self.classifier(x)  # fc6, fc7, fc8, one classifier for both towers
 
 
 _STAGE = {"pad1": 1, "conv1": 1, "conv2": 1, "conv3": 2, "conv4": 2, "conv5": 2}
@@ -334,7 +360,9 @@ class AlexNet(ConvNet):
     it) and the response normalisation dropped, as most courses and Dive into Deep Learning
     teach it. conv1 pads ``conv1_padding`` pixels on each side (2, torchvision's choice, so
     224 gives 55×55); dropout follows the ReLUs of fc6 and fc7, as in the paper. The first
-    fully connected layer is sized for ``input_size``.
+    fully connected layer is sized for ``input_size``. ``init='xavier'`` draws the weights of
+    every convolution and fully connected layer Xavier-uniform (Dive into Deep Learning's
+    ``init_cnn``); ``'pytorch'`` keeps PyTorch's default initialisation.
 
     >>> model = AlexNet()
     >>> model.feature_shape(), sum(p.numel() for p in model.parameters())
@@ -353,9 +381,12 @@ class AlexNet(ConvNet):
         dropout: float = 0.5,
         conv1_padding: int = 2,
         model_name: str = "alexnet",
+        init: str = "pytorch",
     ) -> None:
-        _check_common(model_name, num_classes, input_size, dropout)
+        check_alexnet_arguments(model_name, num_classes, input_size, dropout)
         check_positive("in_channels", in_channels, model_name, "1 for greyscale, 3 for colour")
+        if init not in ("pytorch", "xavier"):
+            raise ValueError(f"{model_name}: init={init!r} is not one of 'pytorch', 'xavier'.")
         super().__init__(model_name, (in_channels, input_size, input_size))
         self.features = nn.Sequential(
             OrderedDict(
@@ -377,146 +408,14 @@ class AlexNet(ConvNet):
             )
         )
         self.avgpool = nn.Identity()
-        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout)
+        self.classifier = alexnet_classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout)
+        if init == "xavier":
+            for layer in self.modules():  # Dive into Deep Learning's init_cnn
+                if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                    nn.init.xavier_uniform_(layer.weight)
 
-
-class AlexNetKerasBN(ConvNet):
-    """The AlexNet of many Keras blog posts: ``padding='same'`` (224 -> 56) and BatchNorm instead of LRN.
-
-    Conv2D(96, 11, strides=4, padding='same', activation='relu') -> BatchNormalization ->
-    MaxPool2D(3, 2), Conv2D(256, 5, 'same') -> BatchNormalization -> MaxPool2D(3, 2),
-    Conv2D 384, 384, 256 (3×3, 'same') -> BatchNormalization -> MaxPool2D(3, 2), Flatten,
-    Dense 4096 -> Dropout 0.5 -> Dense 4096 -> Dropout 0.5 -> Dense ``num_classes``.
-
-    - TensorFlow's ``'same'`` with stride 4 makes ceil(224 / 4) = 56 outputs by padding
-      3 pixels before and 4 after (:func:`alexnet_lib.shapes.same_padding`); PyTorch's
-      ``Conv2d`` has no ``'same'`` for strides above 1, so ``pad1`` adds them.
-    - BatchNorm uses Keras's defaults: ``epsilon=1e-3`` and ``momentum=0.99``, which is
-      PyTorch's ``eps=1e-3, momentum=0.01`` (PyTorch's momentum weights the *new* batch).
-    - The last layer returns logits; the posts' ``softmax`` lives in PyTorch's
-      ``F.cross_entropy``.
-    - PyTorch counts 62,379,560 parameters at 1,000 classes (608 BatchNorm maps add 1,216
-      scales and shifts to :class:`AlexNet`'s 62,378,344). Keras's ``model.summary()``
-      prints 62,380,776 because it also counts the 1,216 running means and variances, as
-      "non-trainable params"; PyTorch keeps those as buffers, not parameters.
-
-    >>> model = AlexNetKerasBN()
-    >>> model.feature_shape(), sum(p.numel() for p in model.parameters())
-    ((256, 6, 6), 62379560)
-    """
-
-    def __init__(self, num_classes: int = 1000, input_size: int = 224, dropout: float = 0.5) -> None:
-        _check_common("alexnet_keras_bn", num_classes, input_size, dropout)
-        super().__init__("alexnet_keras_bn", (3, input_size, input_size))
-        before, after = same_padding(input_size, 11, s=4)
-
-        def bn(channels: int) -> nn.BatchNorm2d:
-            return nn.BatchNorm2d(channels, eps=1e-3, momentum=0.01)
-
-        self.features = nn.Sequential(
-            OrderedDict(
-                [
-                    ("pad1", nn.ZeroPad2d((before, after, before, after))),  # TensorFlow's 'same' for stride 4
-                    ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
-                    ("relu1", nn.ReLU()),
-                    ("bn1", bn(96)),
-                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2)),
-                    ("relu2", nn.ReLU()),
-                    ("bn2", bn(256)),
-                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
-                    ("relu3", nn.ReLU()),
-                    ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1)),
-                    ("relu4", nn.ReLU()),
-                    ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1)),
-                    ("relu5", nn.ReLU()),
-                    ("bn5", bn(256)),
-                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
-                ]
-            )
-        )
-        self.avgpool = nn.Identity()
-        self.classifier = _classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout)
-        for layer in self.modules():  # Keras's defaults: glorot_uniform kernels, zero biases
-            if isinstance(layer, (nn.Conv2d, nn.Linear)):
-                nn.init.xavier_uniform_(layer.weight)
-                nn.init.zeros_(layer.bias)
-
-
-class AlexNetCPU(ConvNet):
-    """AlexNet's eight-layer design at laptop scale: 64×64 greyscale input, narrower layers.
-
-    Five convolutions and three fully connected layers with ReLU, overlapping 3×3/2 max
-    pooling after conv1, conv2 and conv5, and dropout on fc6's and fc7's outputs, as in the
-    paper; no LRN (Simonyan and Zisserman 2014 found it did not help). The sizes are scaled down so that it
-    trains on a CPU in minutes:
-
-    - conv1 5×5 / 2 (padding 2) instead of 11×11 / 4: a 64-pixel image has no room for a
-      stride of 4, and the map sizes then follow the paper's pattern,
-      64 -> 32 -> 15 -> 15 -> 7 -> 7 -> 3 (the paper: 224 -> 55 -> 27 -> 27 -> 13 -> 13 -> 6);
-    - ``widths`` 32, 64, 128, 128, 96 kernels (a quarter to a third of 96, 256, 384, 384, 256) and
-      ``fc_width`` 512 instead of 4096: about 1.1 million parameters instead of 61 million,
-      and about 29 million multiply-accumulates per image instead of 720 million;
-    - He et al.'s (2015) initialisation (Kaiming normal for the ReLU layers, zero biases,
-      fc8 N(0, 0.01)): with PyTorch's default initialisation this eight-layer ReLU network
-      stayed at chance for its first two epochs on Fashion-MNIST; with He's it learns from
-      the first.
-
-    On two CPU cores (an AMD EPYC server) a training step at batch 128 took about 0.14 s,
-    some 900 images per second, so an epoch of a few thousand images takes seconds.
-
-    >>> model = AlexNetCPU()
-    >>> model.feature_shape(), sum(p.numel() for p in model.parameters())
-    ((96, 3, 3), 1094890)
-    """
-
-    accepts_in_channels = True
-
-    def __init__(
-        self,
-        num_classes: int = 10,
-        in_channels: int = 1,
-        input_size: int = 64,
-        widths: tuple[int, int, int, int, int] = (32, 64, 128, 128, 96),
-        fc_width: int = 512,
-        dropout: float = 0.5,
-    ) -> None:
-        name = "alexnet_cpu"
-        _check_common(name, num_classes, input_size, dropout)
-        check_positive("in_channels", in_channels, name, "1 for greyscale, 3 for colour")
-        check_positive("fc_width", fc_width, name, "units in fc6 and fc7")
-        if len(widths) != 5:
-            raise ValueError(f"{name}: widths={widths!r} needs 5 numbers, the kernels of conv1 to conv5.")
-        for i, width in enumerate(widths, 1):
-            check_positive(f"widths[{i - 1}] (conv{i})", width, name, "kernels in that convolution")
-        super().__init__(name, (in_channels, input_size, input_size))
-        c1, c2, c3, c4, c5 = widths
-        self.features = nn.Sequential(
-            OrderedDict(
-                [
-                    ("conv1", nn.Conv2d(in_channels, c1, kernel_size=5, stride=2, padding=2)),
-                    ("relu1", nn.ReLU()),
-                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv2", nn.Conv2d(c1, c2, kernel_size=5, padding=2)),
-                    ("relu2", nn.ReLU()),
-                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv3", nn.Conv2d(c2, c3, kernel_size=3, padding=1)),
-                    ("relu3", nn.ReLU()),
-                    ("conv4", nn.Conv2d(c3, c4, kernel_size=3, padding=1)),
-                    ("relu4", nn.ReLU()),
-                    ("conv5", nn.Conv2d(c4, c5, kernel_size=3, padding=1)),
-                    ("relu5", nn.ReLU()),
-                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
-                ]
-            )
-        )
-        self.avgpool = nn.Identity()
-        self.classifier = _classifier(math.prod(self.feature_shape()), fc_width, num_classes, dropout)
-        for name, layer in self.named_modules():  # He et al. 2015, so that it trains from the first epoch
-            if isinstance(layer, (nn.Conv2d, nn.Linear)):
-                if name.endswith("fc8"):
-                    nn.init.normal_(layer.weight, std=0.01)
-                else:
-                    nn.init.kaiming_normal_(layer.weight, nonlinearity="relu")
-                nn.init.zeros_(layer.bias)
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
+        x = self.features(x)  # conv1 ... pool5: 256 maps, 6×6 at 224×224 with conv1_padding=2
+        x = torch.flatten(self.avgpool(x), 1)  # avgpool does nothing here: fc6 reads every value
+        return self.classifier(x)  # fc6, fc7, fc8: one score per class

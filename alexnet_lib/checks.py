@@ -295,7 +295,7 @@ def check_milestone_ratio(answer: float | None, column: str = "params", bigger: 
     >>> check_milestone_ratio(21, "params", "vgg16", "googlenet")
     Right: 21.
     """
-    from .milestones import milestone_table
+    from .comparison import milestone_table
 
     table = milestone_table([bigger, smaller])
     expected = round(int(table.loc[bigger, column]) / int(table.loc[smaller, column]))
@@ -308,7 +308,7 @@ def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> Non
     >>> check_weight_layer_count(21, "resnet18")
     Right: 21.
     """
-    from .milestones import build_milestone, count_weight_layers
+    from .comparison import build_milestone, count_weight_layers
 
     expected = count_weight_layers(build_milestone(name))
     check(answer, expected, hint="count the Conv2d and Linear modules in print(model), or with isinstance over model.modules(); "

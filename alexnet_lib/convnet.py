@@ -1,7 +1,8 @@
 """The shape every model in the zoo shares, and the input checks that explain a wrong input.
 
 A model is ``features`` (convolutions and pooling), ``avgpool``, a flatten and
-``classifier`` (fully connected layers), as in torchvision's ``AlexNet``. The sizes of the
+``classifier`` (fully connected layers), as in torchvision's ``AlexNet``; each model's
+``forward``, in its own file, first calls :func:`check_input`. The sizes of the
 first fully connected layer depend on the input size, so a model is built for one input size
 (its ``input_size = (C, H, W)`` attribute) and checks every input it gets: a wrong channel
 count, or an image too small or too large for its classifier, raises a ``ValueError`` that
@@ -169,7 +170,8 @@ def check_input(model: nn.Module, x: torch.Tensor) -> None:
 
     The model needs ``input_size = (C, H, W)``, ``features``, ``avgpool`` and ``classifier``.
     The usual input (the built size) is accepted at once; other sizes are probed once on
-    the meta device and remembered. Every message names the smallest valid input.
+    the meta device and remembered. Every message names the smallest valid input. The checks
+    run in order: a batch of images at all, then its channels, then its height and width.
 
     >>> from alexnet_lib.models import get
     >>> model = get("lenet")
@@ -181,34 +183,57 @@ def check_input(model: nn.Module, x: torch.Tensor) -> None:
     """
     if not isinstance(x, torch.Tensor):  # e.g. torch.fx proxies while tracing: nothing to check
         return
-    c, h, w = model.input_size
-    if x.dim() == 4 and x.shape[1] == c and x.shape[2] == h and x.shape[3] == w:
+    if x.dim() == 4 and tuple(x.shape[1:]) == tuple(model.input_size):
         return
-    name = model_name(model)
+    accepts = _accepts_text(model)
+    _check_batch_of_images(model, x, accepts)
+    _check_channels(model, x, accepts)
+    _check_height_and_width(model, x, accepts)
+
+
+def _accepts_text(model: nn.Module) -> str:
+    """What the model accepts as built, ending with its smallest valid input (every message ends with it)."""
+    c, h, w = model.input_size
     lo, hi = input_side_range(model)
-    accepts = (
+    return (
         f"As built (for {c}×{h}×{w}) it accepts (N, {c}, H, W) with {_sides_text(lo, hi)}: "
         f"the smallest valid input is {c}×{lo}×{lo}."
     )
-    shape = tuple(x.shape)
+
+
+def _check_batch_of_images(model: nn.Module, x: torch.Tensor, accepts: str) -> None:
+    """A 4-dimensional batch (N, C, H, W); a single image gets the hint to add the batch dimension."""
     if x.dim() != 4:
         hint = " Add the batch dimension with x.unsqueeze(0)." if x.dim() == 3 else ""
-        raise ValueError(f"{name} takes a batch of images shaped (N, C, H, W); got a tensor of shape {shape}.{hint} {accepts}")
-    if x.shape[1] != c:
-        got = int(x.shape[1])
-        if c == 3 and got == 1:
-            fix = "Repeat the grey channel: x.expand(-1, 3, -1, -1)"
-        elif c == 1 and got == 3:
-            fix = "Convert the images to grey: x.mean(1, keepdim=True)"
-        else:
-            fix = f"Give it {c}-channel images"
-        if getattr(model, "accepts_in_channels", False):
-            fix += f", or build the model with in_channels={got}"
-        plural = "s" if c != 1 else ""
         raise ValueError(
-            f"{name} expects {c} input channel{plural}, shape (N, {c}, H, W); got {got} channel{'s' if got != 1 else ''} in an input of "
-            f"shape {shape}. {fix}. {accepts}"
+            f"{model_name(model)} takes a batch of images shaped (N, C, H, W); got a tensor of shape {tuple(x.shape)}."
+            f"{hint} {accepts}"
         )
+
+
+def _check_channels(model: nn.Module, x: torch.Tensor, accepts: str) -> None:
+    """The model's number of channels; the message says how to convert grey to colour or back."""
+    c = model.input_size[0]
+    got = int(x.shape[1])
+    if got == c:
+        return
+    if c == 3 and got == 1:
+        fix = "Repeat the grey channel: x.expand(-1, 3, -1, -1)"
+    elif c == 1 and got == 3:
+        fix = "Convert the images to grey: x.mean(1, keepdim=True)"
+    else:
+        fix = f"Give it {c}-channel images"
+    if getattr(model, "accepts_in_channels", False):
+        fix += f", or build the model with in_channels={got}"
+    plural = "s" if c != 1 else ""
+    raise ValueError(
+        f"{model_name(model)} expects {c} input channel{plural}, shape (N, {c}, H, W); got {got} channel{'s' if got != 1 else ''} "
+        f"in an input of shape {tuple(x.shape)}. {fix}. {accepts}"
+    )
+
+
+def _check_height_and_width(model: nn.Module, x: torch.Tensor, accepts: str) -> None:
+    """A height and width the classifier takes: probed once per size on the meta device, then remembered."""
     hw = (int(x.shape[2]), int(x.shape[3]))
     seen = model.__dict__.setdefault("_accepted_sizes", set())
     if hw in seen:
@@ -216,22 +241,28 @@ def check_input(model: nn.Module, x: torch.Tensor) -> None:
     if _model_works(model, *hw):
         seen.add(hw)
         return
+    raise ValueError(_wrong_size_text(model, tuple(x.shape), accepts))
+
+
+def _wrong_size_text(model: nn.Module, shape: tuple[int, ...], accepts: str) -> str:
+    """Why an (N, C, H, W) input of the right channels does not fit: too small for the layers, or for the classifier."""
+    name, (c, h, w), hw = model_name(model), model.input_size, shape[2:]
     rebuild = f", or build the model for this size (input_size={hw[0]})" if hw[0] == hw[1] else ""
-    if min(hw) < lo:
+    if min(hw) < input_side_range(model)[0]:
         least = _smallest_side(lambda s: _features_work(model.features, c, s))
         if least is not None and min(hw) < least:
-            raise ValueError(
+            return (
                 f"{name}: a {hw[0]}×{hw[1]} input (shape {shape}) is too small for its layers: they need at least "
                 f"{least}×{least} pixels, whatever input_size the model is built for. Resize the images to {h}×{w}. "
                 f"{accepts}"
             )
-        raise ValueError(
+        return (
             f"{name}: a {hw[0]}×{hw[1]} input (shape {shape}) is smaller than this model takes. "
             f"Resize the images to {h}×{w}{rebuild}. {accepts}"
         )
     built = feature_shape(model.features, (c, h, w), name)
     got = feature_shape(model.features, (c, *hw), name)
-    raise ValueError(
+    return (
         f"{name} was built for {h}×{w} images: its classifier takes {shape_text(built)} = {math.prod(built):,} "
         f"features, and a {hw[0]}×{hw[1]} input (shape {shape}) gives {shape_text(got)} = {math.prod(got):,}. "
         f"Resize the images to {h}×{w}{rebuild}. {accepts}"
@@ -239,11 +270,13 @@ def check_input(model: nn.Module, x: torch.Tensor) -> None:
 
 
 class ConvNet(nn.Module):
-    """Base class of the zoo: ``features`` -> ``avgpool`` -> flatten -> ``classifier``, with input checks.
+    """Base class of the zoo: ``features`` -> ``avgpool`` -> flatten -> ``classifier``, sized for one input.
 
     Subclasses set ``features``, ``avgpool`` and ``classifier`` (``nn.Identity()`` for
-    ``avgpool`` where the source has no pooling there) and call ``feature_shape()`` to size
-    the first fully connected layer for ``input_size``.
+    ``avgpool`` where the source has no pooling there), call ``feature_shape()`` to size
+    the first fully connected layer for ``input_size``, and write their own ``forward``, whose
+    first line is ``check_input(self, x)``, so that a reader finds the computation in the
+    model's own file.
 
     >>> class Tiny(ConvNet):
     ...     def __init__(self):
@@ -251,6 +284,9 @@ class ConvNet(nn.Module):
     ...         self.features = nn.Sequential(nn.Conv2d(1, 4, 3), nn.MaxPool2d(2))
     ...         self.avgpool = nn.Identity()
     ...         self.classifier = nn.Linear(math.prod(self.feature_shape()), 2)
+    ...     def forward(self, x):
+    ...         check_input(self, x)
+    ...         return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
     >>> model = Tiny()
     >>> model.feature_shape(), model(torch.zeros(5, 1, 8, 8)).shape
     ((4, 3, 3), torch.Size([5, 2]))
@@ -259,7 +295,7 @@ class ConvNet(nn.Module):
     features: nn.Module
     avgpool: nn.Module
     classifier: nn.Module
-    accepts_in_channels: bool = False  # whether the model's builder takes in_channels (for error messages)
+    accepts_in_channels: bool = False  # whether the model's class takes in_channels (for error messages)
 
     def __init__(self, model_name: str, input_size: tuple[int, int, int]) -> None:
         super().__init__()
@@ -269,13 +305,6 @@ class ConvNet(nn.Module):
     def feature_shape(self, input_size: Sequence[int] | None = None) -> tuple[int, ...]:
         """The ``(C, H, W)`` of ``features``' output for one image of ``input_size`` (default: the built size)."""
         return feature_shape(self.features, self.input_size if input_size is None else input_size, self.model_name)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        check_input(self, x)
-        x = self.features(x)
-        x = self.avgpool(x)
-        x = torch.flatten(x, 1)
-        return self.classifier(x)
 
 
 def check_positive(name: str, value: object, model_name: str, hint: str) -> int:

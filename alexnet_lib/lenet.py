@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .convnet import ConvNet, check_positive
+from .convnet import ConvNet, check_input, check_positive
 
 __all__ = [
     "C3_CONNECTIONS",
@@ -273,6 +273,12 @@ class LeNet5(ConvNet):
         )
         _init_lecun_1998(self)
 
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
+        x = self.features(x)  # C1, S2, C3, S4, C5: 120 maps of 1×1 at 32×32
+        x = torch.flatten(self.avgpool(x), 1)  # 120 values per image (avgpool does nothing here)
+        return self.classifier(x)  # F6, then minus each class's RBF penalty: the largest wins
+
 
 _ACTIVATIONS = {"sigmoid": nn.Sigmoid, "relu": nn.ReLU, "tanh": nn.Tanh}
 _POOLINGS = {"avg": nn.AvgPool2d, "max": nn.MaxPool2d}
@@ -345,3 +351,9 @@ class LeNet(ConvNet):
         for layer in self.modules():  # the book's init_cnn: Xavier-uniform weights, PyTorch's default biases
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
                 nn.init.xavier_uniform_(layer.weight)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
+        x = self.features(x)  # conv1, pool1, conv2, pool2: 16 maps of 5×5 at 28×28
+        x = torch.flatten(self.avgpool(x), 1)  # 400 values per image (avgpool does nothing here)
+        return self.classifier(x)  # fc1, fc2, fc3: one score per class

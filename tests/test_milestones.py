@@ -16,7 +16,7 @@ from torchvision.models import get_model, get_model_weights
 
 from alexnet_lib import checks
 from alexnet_lib.glossary import GLOSSARY, chinese_term, glossary_table
-from alexnet_lib.milestones import (
+from alexnet_lib.comparison import (
     MILESTONES,
     build_milestone,
     count_weight_layers,

@@ -2,37 +2,31 @@
 
 References used: the parameter counts printed by the papers and posts (as published
 claims), the kernel shapes the papers describe (counted here by formula), torchvision's
-AlexNet for the layers it shares, PyTorch's ``nn.LocalResponseNorm`` against the formula
-as printed, a dense masked convolution for LeNet-5's C3, and :mod:`alexnet_lib.shapes`'
-arithmetic for the smallest valid inputs.
+AlexNet for the layers it shares, the books' code transcribed, and :mod:`alexnet_lib.shapes`'
+arithmetic for the smallest valid inputs. The layers themselves (LeNet-5's C3, subsampling
+and RBF, LRN, the two towers, 224 vs 227) are tested in ``test_model_layers.py``.
 
 Fast where possible: parameter counts and shapes are taken from models built on the meta
-device (shapes only); full-size forward passes run only for the training steps and the
-two-tower equivalence.
+device (shapes only); full-size forward passes run only for the training steps.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
 
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given
-from hypothesis import strategies as st
 from torch import nn
 
 from alexnet_lib import models
-from alexnet_lib.alexnet import (
-    GroupedLocalResponseNorm,
-    cuda_convnet_padding,
-    local_response_norm_as_printed,
-    two_tower_state_dict,
-)
+from alexnet_lib.alexnet import AlexNet, AlexNet2012, AlexNet2012TwoTower, cuda_convnet_padding
+from alexnet_lib.alexnet_variants import AlexNetCPU, AlexNetKerasBN
+from alexnet_lib.basics import seeded
+from alexnet_lib.comparison import compare_models
 from alexnet_lib.convnet import feature_shape, input_side_range
-from alexnet_lib.lenet import C3_CONNECTIONS, EuclideanRBF, PartialConv2d, ScaledTanh, Subsampling
-from alexnet_lib.models import compare_models, get, list_models
+from alexnet_lib.lenet import C3_CONNECTIONS, LeNet, LeNet5
+from alexnet_lib.models import ModelEntry, entry, get, list_models
 from alexnet_lib.shapes import conv_output_size, pool_output_size, same_padding
 
 ALL = [
@@ -91,18 +85,48 @@ def test_unknown_model_and_unknown_argument_are_clear_errors():
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_builder_signature_docstring_and_input_size(name):
-    builder = getattr(models, name)
-    signature = inspect.signature(builder)
-    assert signature.parameters["num_classes"].default == (10 if name in FASHION_MNIST_MODELS else 1000)
-    assert signature.parameters["seed"].default is None
-    assert "input_size" in signature.parameters  # the command line rebuilds models for other inputs
-    doc = inspect.getdoc(builder)
-    assert doc and ">>>" in doc
-    assert name in models.SOURCES and models.SOURCES[name]
+def test_entry_arguments_doc_source_and_input_size(name):
+    spec = entry(name)
+    assert spec.name == name and spec.arguments[-1] == "seed"
+    assert {"num_classes", "input_size"} <= set(spec.arguments)  # the command line rebuilds models for other inputs
+    assert ">>>" in spec.doc and spec.source
     model = meta(name)
-    c, h, w = model.input_size
+    assert model.input_size == spec.input_size  # the registry knows the input size without building the model
+    c, h, w = spec.input_size
     assert (c, h == w) == ((1, True) if name in FASHION_MNIST_MODELS else (3, True))
+    assert model(torch.empty(1, *spec.input_size, device="meta")).shape[1] == (10 if name in FASHION_MNIST_MODELS else 1000)
+    assert inspect.signature(get).parameters["seed"].default is None
+
+
+def test_settings_that_make_a_model_are_fixed_and_entries_are_checked():
+    with pytest.raises(ValueError, match=r"alexnet_d2l takes no argument 'conv1_padding'; it takes num_classes, in_channels, input_size, dropout, seed\."):
+        get("alexnet_d2l", conv1_padding=2)
+    with pytest.raises(ValueError, match="a model named 'lenet' is already registered"):
+        models.register(entry("lenet"))
+    with pytest.raises(ValueError, match="LeNet takes no argument 'width'"):
+        ModelEntry("wide_lenet", LeNet, ("width", "seed"), (1, 28, 28), "nowhere", "no doc")
+    with pytest.raises(ValueError, match="must end with 'seed'"):
+        ModelEntry("lenet_without_seed", LeNet, ("num_classes",), (1, 28, 28), "nowhere", "no doc")
+    assert list_models() == sorted(ALL)  # none of these was registered
+
+
+def test_d2l_settings_give_the_weights_the_books_init_gives():
+    """alexnet_d2l is AlexNet with padding 1, then the book's init_cnn: Xavier-uniform weights."""
+    with seeded(0):
+        book = AlexNet(num_classes=10, in_channels=1, input_size=96, conv1_padding=1, model_name="alexnet_d2l")
+        for layer in book.modules():
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                nn.init.xavier_uniform_(layer.weight)
+    ours = get("alexnet_d2l", input_size=96, seed=0)
+    assert ours.state_dict().keys() == book.state_dict().keys()
+    assert all(torch.equal(a, b) for a, b in zip(ours.state_dict().values(), book.state_dict().values()))
+
+
+@pytest.mark.parametrize("cls", [LeNet5, LeNet, AlexNet2012, AlexNet2012TwoTower, AlexNet, AlexNetKerasBN, AlexNetCPU])
+def test_each_model_writes_its_forward_in_its_own_file_and_checks_its_input_first(cls):
+    assert "forward" in vars(cls)  # not inherited: a reader finds the computation in the model's file
+    lines = inspect.getsource(cls.forward).splitlines()
+    assert lines[1].split("#")[0].strip() == "check_input(self, x)"
 
 
 def test_seed_makes_weights_reproducible_without_touching_global_rng():
@@ -247,71 +271,6 @@ def test_cpu_scale_alexnet_keeps_the_eight_layer_design():
         get("alexnet_cpu", widths=(8, 8))
 
 
-# --- layers of LeNet-5 ------------------------------------------------------------------------
-
-
-def test_c3_connection_table_is_table_one():
-    printed = [  # Table I of the paper: rows are S2 maps, columns C3 maps
-        "X...XXX..XXXX.XX",
-        "XX...XXX..XXXX.X",
-        "XXX...XXX..X.XXX",
-        ".XXX..XXXX..X.XX",
-        "..XXX..XXXX.XX.X",
-        "...XXX..XXXX.XXX",
-    ]
-    table = PartialConv2d(C3_CONNECTIONS, in_channels=6, kernel_size=5).connection_table()
-    assert ["".join("X" if v else "." for v in row) for row in table.tolist()] == printed
-
-
-def test_c3_equals_a_dense_convolution_with_the_missing_kernels_zeroed():
-    torch.manual_seed(0)
-    c3 = PartialConv2d(C3_CONNECTIONS, in_channels=6, kernel_size=5)
-    nn.init.normal_(c3.weight)
-    nn.init.normal_(c3.bias)
-    dense = torch.zeros(16, 6, 5, 5)
-    row = 0
-    for j, inputs in enumerate(C3_CONNECTIONS):
-        for i in inputs:
-            dense[j, i] = c3.weight[row].detach()
-            row += 1
-    x = torch.randn(3, 6, 14, 14)
-    assert torch.allclose(c3(x), F.conv2d(x, dense, c3.bias.detach()), atol=1e-5)
-    # Odd fan-in orders still come out in the order of the output maps.
-    odd = PartialConv2d([(0, 1, 2, 3), (1,), (0, 2)], in_channels=4, kernel_size=3)
-    dense = torch.zeros(3, 4, 3, 3)
-    for row, (j, i) in enumerate([(0, 0), (0, 1), (0, 2), (0, 3), (1, 1), (2, 0), (2, 2)]):
-        dense[j, i] = odd.weight[row].detach()
-    x = torch.randn(2, 4, 6, 6)
-    assert torch.allclose(odd(x), F.conv2d(x, dense, odd.bias.detach()), atol=1e-5)
-
-
-def test_subsampling_scaled_tanh_and_rbf_follow_their_formulas():
-    s = Subsampling(2)
-    with torch.no_grad():
-        s.weight.copy_(torch.tensor([0.5, -2.0]))
-        s.bias.copy_(torch.tensor([1.0, 0.25]))
-    x = torch.randn(1, 2, 4, 4)
-    block_sum = x[:, :, 0::2, 0::2] + x[:, :, 1::2, 0::2] + x[:, :, 0::2, 1::2] + x[:, :, 1::2, 1::2]
-    assert torch.allclose(s(x), block_sum * s.weight.view(1, 2, 1, 1) + s.bias.view(1, 2, 1, 1))
-    f = ScaledTanh()
-    assert torch.allclose(f(torch.tensor([1.0, -1.0])), torch.tensor([1.0, -1.0]), atol=1e-4)
-    assert math.isclose(float(f(torch.tensor(100.0))), 1.7159, rel_tol=1e-6)
-    rbf = EuclideanRBF(84, 10)
-    x = torch.randn(5, 84)
-    assert torch.allclose(rbf(x), -torch.cdist(x, rbf.prototypes) ** 2, atol=1e-3)
-
-
-def test_lenet5_initialisation_is_uniform_within_2_4_over_fan_in():
-    model = get("lenet5_1998", seed=0)
-    assert model.features.C1.weight.abs().max() <= 2.4 / 25
-    assert model.classifier.F6.weight.abs().max() <= 2.4 / 120
-    row = 0
-    for inputs in C3_CONNECTIONS:
-        block = model.features.C3.weight[row : row + len(inputs)]
-        assert block.abs().max() <= 2.4 / (25 * len(inputs))
-        row += len(inputs)
-
-
 # --- output shapes at the native inputs --------------------------------------------------------
 
 
@@ -342,92 +301,6 @@ def test_feature_map_sizes_at_native_inputs():
 def test_output_shape_at_native_input(name):
     model = meta(name, num_classes=7)
     assert model(torch.empty(2, *model.input_size, device="meta")).shape == (2, 7)
-
-
-# --- 224 or 227 --------------------------------------------------------------------------------
-
-
-@given(st.integers(min_value=11, max_value=600))
-def test_cuda_convnet_padding_reproduces_its_rounding_up(n):
-    pad = cuda_convnet_padding(n)
-    assert 0 <= pad < 4
-    assert conv_output_size(n, k=11, s=4, p=(0, pad)) == 1 + math.ceil((n - 11) / 4)  # cuda-convnet's layer.py
-
-
-def test_224_pads_three_zeros_right_and_bottom_and_227_none():
-    at_224, at_227 = meta("alexnet_2012"), meta("alexnet_2012", input_size=227)
-    assert at_224.features.pad1.padding == (0, 3, 0, 3)
-    assert not hasattr(at_227.features, "pad1")
-    assert params(at_224) == params(at_227) == 60_965_224
-    # The model built for 224 also takes 227-pixel crops; the one built for 227 needs 227.
-    assert input_side_range(at_224) == (224, 255)
-    assert input_side_range(at_227)[0] == 227
-
-
-# --- the two towers ----------------------------------------------------------------------------
-
-
-def test_two_tower_form_computes_the_same_outputs_as_the_grouped_form():
-    grouped = get("alexnet_2012", seed=0).eval()
-    towers = get("alexnet_2012_two_tower", seed=1).eval()
-    towers.load_state_dict(two_tower_state_dict(grouped.state_dict()))  # strict: every weight has a place
-    assert params(towers) == params(grouped)
-    x = torch.randn(2, 3, 224, 224, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        expected, got = grouped(x), towers(x)
-        assert not torch.allclose(expected[0], expected[1])  # the outputs depend on the input
-        assert torch.allclose(got, expected, rtol=1e-5, atol=1e-6)
-        # A wrong copy (the towers' conv4 swapped) is caught: the comparison is not trivial.
-        a, b = towers.features.gpu0.stage2.conv4, towers.features.gpu1.stage2.conv4
-        a.weight[:], b.weight[:] = b.weight.clone(), a.weight.clone()
-        assert not torch.allclose(towers(x), expected, rtol=1e-5, atol=1e-6)
-
-
-def test_two_tower_state_dict_splits_each_convolution_by_output_maps():
-    grouped = meta("alexnet_2012").state_dict()
-    state = two_tower_state_dict(grouped)
-    assert set(state) == set(meta("alexnet_2012_two_tower").state_dict())
-    assert state["features.gpu0.stage1.conv1.weight"].shape == (48, 3, 11, 11)
-    assert state["features.gpu1.stage2.conv5.weight"].shape == (128, 192, 3, 3)
-    assert state["classifier.fc6.weight"].shape == (4096, 9216)
-
-
-# --- local response normalisation ---------------------------------------------------------------
-
-
-def test_lrn_conventions_pytorch_divides_alpha_by_n():
-    x = torch.randn(2, 9, 3, 3) * 30  # large activations, so that the normalisation matters
-    printed = local_response_norm_as_printed(x, size=5, alpha=1e-4, beta=0.75, k=2.0)
-    # One value by hand: map 4 at (0, 0, 0), the sum over maps 2..6.
-    a = x[0, :, 0, 0].double()
-    assert math.isclose(float(printed[0, 4, 0, 0]), float(a[4] / (2 + 1e-4 * (a[2:7] ** 2).sum()) ** 0.75), rel_tol=1e-5)
-    # PyTorch's module computes the printed formula with alpha * n ...
-    assert torch.allclose(nn.LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0)(x), printed, rtol=1e-5)
-    # ... and the paper's alpha = 1e-4 in PyTorch's convention is the printed formula with 1e-4 / 5.
-    ours = GroupedLocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0, groups=1)
-    assert torch.allclose(ours(x), local_response_norm_as_printed(x, alpha=1e-4 / 5), rtol=1e-5)
-    assert not torch.allclose(ours(x), printed, rtol=1e-3)
-
-
-def test_alexnet_2012_normalises_each_tower_on_its_own():
-    norm = meta("alexnet_2012").features.norm1
-    assert (norm.size, norm.alpha, norm.beta, norm.k, norm.groups) == (5, 1e-4, 0.75, 2.0, 2)
-    layer = GroupedLocalResponseNorm(5, alpha=1e-4, beta=0.75, k=2.0, groups=2)
-    x = torch.randn(1, 8, 2, 2) * 30
-    halves = torch.cat([local_response_norm_as_printed(h, alpha=1e-4 / 5) for h in x.chunk(2, 1)], 1)
-    assert torch.allclose(layer(x), halves, rtol=1e-5)
-
-
-def test_alexnet_2012_initialisation_as_published():
-    model = get("alexnet_2012", seed=0)
-    biases = {name: float(layer.bias.detach().unique()) for name, layer in model.named_modules() if isinstance(layer, (nn.Conv2d, nn.Linear))}
-    assert biases == {
-        "features.conv1": 0.0, "features.conv2": 1.0, "features.conv3": 0.0, "features.conv4": 1.0, "features.conv5": 1.0,
-        "classifier.fc6": 1.0, "classifier.fc7": 1.0, "classifier.fc8": 0.0,
-    }  # fmt: skip
-    weight = model.classifier.fc6.weight.detach()
-    std = float(weight.std())
-    assert abs(std - 0.01) < 1e-4 and abs(float(weight.mean())) < 1e-5
 
 
 # --- input checks -------------------------------------------------------------------------------
@@ -531,7 +404,9 @@ def test_every_model_trains_one_step_on_the_cpu(name):
 
 def test_comparison_table_has_every_variant_and_the_published_numbers():
     table = compare_models()
-    assert list(table.index) == list(models.SOURCES) and set(table.index) == set(ALL)
+    assert list(table.index) == [e.name for e in models.entries()] and set(table.index) == set(ALL)
+    assert list(table.index)[:2] == ["lenet5_1998", "lenet"]  # the story's order, not the alphabet's
+    assert table.loc["alexnet_d2l", "source"] == entry("alexnet_d2l").source
     for name, expected in PUBLISHED_PARAMS.items():
         assert table.loc[name, "params"] == expected, name
     assert table.loc["alexnet_2012", "macs"] == table.loc["alexnet_2012_two_tower", "macs"]

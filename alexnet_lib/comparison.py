@@ -1,7 +1,9 @@
-"""Milestone CNNs side by side: LeNet, AlexNet and what came next (ZFNet, VGG, GoogLeNet, ResNet).
+"""Models side by side: the zoo's variants (:func:`compare_models`, every column read from the
+model's own layers), and LeNet, AlexNet and what came next (ZFNet, VGG, GoogLeNet, ResNet) in
+:func:`milestone_table`.
 
-Every number in :func:`milestone_table` is computed from a model built on PyTorch's ``meta``
-device (shapes only: no memory, no initialisation cost, no download):
+Every number in both tables is computed from a model built on PyTorch's ``meta``
+device (shapes only: no memory, no initialisation cost, no download). The milestone table:
 
 ``depth``
     The number of layers with weights (convolutions and fully connected layers) on the
@@ -20,7 +22,7 @@ torchvision has no ZFNet, so :func:`zfnet_2013` builds it from the paper.
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -29,11 +31,16 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
+from . import models
+from .alexnet import AlexNet2012TwoTower
+from .basics import shape_text
+from .lenet import EuclideanRBF, PartialConv2d, ScaledTanh, Subsampling
+from .tables import layer_table
 from .tracking import tensors_in  # the tensors in nested outputs and arguments
 
 __all__ = [
-    "MILESTONES", "Milestone", "build_milestone", "count_weight_layers", "format_milestone_table", "milestone_table", "torchvision_top1",
-    "weight_layer_depth", "zfnet_2013",
+    "MILESTONES", "Milestone", "build_milestone", "compare_models", "count_weight_layers", "format_milestone_table",
+    "milestone_table", "torchvision_top1", "weight_layer_depth", "zfnet_2013",
 ]
 
 
@@ -44,7 +51,7 @@ class Milestone:
     label: str
     year: int
     authors: str
-    source: str  # "alexnet_lib" (models.get), "torchvision" (get_model) or "milestones" (built here)
+    source: str  # "alexnet_lib" (models.get), "torchvision" (get_model) or "here" (zfnet_2013 below)
     idea: str
     torchvision_name: str | None = None  # whose weights' metadata gives an ImageNet accuracy
 
@@ -63,7 +70,7 @@ MILESTONES: dict[str, Milestone] = {
     "torchvision_alexnet": Milestone("AlexNet (torchvision)", 2014, "Krizhevsky's 'one weird trick' variant",
                                      "alexnet_lib", "the single-tower AlexNet that torchvision ships",
                                      torchvision_name="alexnet"),
-    "zfnet_2013": Milestone("ZFNet", 2013, "Zeiler, Fergus", "milestones",
+    "zfnet_2013": Milestone("ZFNet", 2013, "Zeiler, Fergus", "here",
                             "AlexNet tuned by looking at its features: a 7×7 stride-2 first layer"),
     "vgg16": Milestone("VGG-16", 2014, "Simonyan, Zisserman", "torchvision",
                        "only 3×3 convolutions, stacked deep", torchvision_name="vgg16"),
@@ -138,12 +145,10 @@ def build_milestone(name: str, device: str | torch.device = "meta") -> nn.Module
     source = MILESTONES[name].source
     with torch.device(device):
         if source == "alexnet_lib":
-            from . import models
-
             return models.get(name, seed=None)
-        if source == "milestones":
+        if source == "here":
             return zfnet_2013()
-        from torchvision.models import get_model
+        from torchvision.models import get_model  # deferred: importing torchvision takes seconds
 
         return get_model(name, weights=None, **_TORCHVISION_KWARGS.get(name, {}))
 
@@ -159,18 +164,13 @@ def torchvision_top1(name: str) -> float | None:
     tv_name = MILESTONES[name].torchvision_name if name in MILESTONES else None
     if tv_name is None:
         return None
-    from torchvision.models import get_model_weights
+    from torchvision.models import get_model_weights  # deferred: importing torchvision takes seconds
 
     return float(get_model_weights(tv_name).DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"])
 
 
-_WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.modules.conv._ConvNd, nn.Linear)
-
-
-def _weight_layer_kinds() -> tuple[type[nn.Module], ...]:
-    from .lenet import EuclideanRBF, PartialConv2d
-
-    return (*_WEIGHT_LAYERS, PartialConv2d, EuclideanRBF)
+# LeNet-5's partially connected C3 and its RBF output layer have weights too.
+_WEIGHT_LAYERS: tuple[type[nn.Module], ...] = (nn.modules.conv._ConvNd, nn.Linear, PartialConv2d, EuclideanRBF)
 
 
 def count_weight_layers(model: nn.Module) -> int:
@@ -182,8 +182,7 @@ def count_weight_layers(model: nn.Module) -> int:
     >>> count_weight_layers(build_milestone("vgg16")), count_weight_layers(build_milestone("resnet18"))
     (16, 21)
     """
-    kinds = _weight_layer_kinds()
-    return sum(1 for m in model.modules() if isinstance(m, kinds))
+    return sum(1 for m in model.modules() if isinstance(m, _WEIGHT_LAYERS))
 
 
 class _DepthMode(TorchFunctionMode):
@@ -220,7 +219,6 @@ def weight_layer_depth(model: nn.Module, input_size: Sequence[int] = _IMAGENET_I
     >>> weight_layer_depth(build_milestone("googlenet")), weight_layer_depth(build_milestone("resnet50"))
     (22, 50)
     """
-    kinds = _weight_layer_kinds()
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     mode = _DepthMode()
@@ -228,7 +226,7 @@ def weight_layer_depth(model: nn.Module, input_size: Sequence[int] = _IMAGENET_I
     def hook(module: nn.Module, args: tuple, output: object) -> None:
         mode.set(output, mode.of(args) + 1)
 
-    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, _WEIGHT_LAYERS)]
     training = model.training
     try:
         model.eval()
@@ -239,10 +237,6 @@ def weight_layer_depth(model: nn.Module, input_size: Sequence[int] = _IMAGENET_I
         for handle in handles:
             handle.remove()
         model.train(training)
-
-
-def _input_size(model: nn.Module) -> tuple[int, ...]:
-    return tuple(getattr(model, "input_size", _IMAGENET_INPUT))
 
 
 def milestone_table(names: Sequence[str], built: Mapping[str, nn.Module] | None = None) -> pd.DataFrame:
@@ -259,14 +253,12 @@ def milestone_table(names: Sequence[str], built: Mapping[str, nn.Module] | None 
     lenet5_1998   1998      5     60000
     alexnet_2012  2012      8  60965224
     """
-    from .tables import layer_table
-
     rows = {}
     for name in names:
         model = (built or {}).get(name)
         if model is None:
             model = build_milestone(name)
-        size = _input_size(model)
+        size = tuple(getattr(model, "input_size", _IMAGENET_INPUT))
         total = layer_table(model, size).iloc[-1]
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
         itemsize = torch.empty((), dtype=torch.float32).element_size()
@@ -274,7 +266,7 @@ def milestone_table(names: Sequence[str], built: Mapping[str, nn.Module] | None 
         rows[name] = {
             "label": info.label if info else name,
             "year": info.year if info else None,
-            "input": "×".join(map(str, size)),
+            "input": shape_text(size),
             "depth": weight_layer_depth(model, size),
             "params": int(params),
             "macs": int(total["macs"]),
@@ -298,3 +290,203 @@ def format_milestone_table(table: pd.DataFrame) -> pd.DataFrame:
     if "imagenet_top1" in table.columns:
         shown["imagenet_top1"] = table["imagenet_top1"].map(lambda v: "-" if pd.isna(v) else f"{v:.1f}%")
     return shown
+
+
+# The zoo's variants side by side: compare_models and the texts of its columns.
+_POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, Subsampling)
+
+
+def _pair_text(value: int | tuple[int, ...]) -> str:
+    values = value if isinstance(value, tuple) else (value, value)
+    return str(values[0]) if len(set(values)) == 1 else "×".join(map(str, values))
+
+
+def _layers_by_name(model: nn.Module, kinds: tuple[type, ...]) -> dict[str, list[nn.Module]]:
+    """Modules of ``kinds`` in definition order, grouped by their own name (the two towers' conv1 are one layer)."""
+    groups: dict[str, list[nn.Module]] = {}
+    for name, module in model.named_modules():
+        if isinstance(module, kinds):
+            groups.setdefault(name.rsplit(".", 1)[-1], []).append(module)
+    return groups
+
+
+def _conv1_text(model: nn.Module) -> str:
+    """conv1's kernel / stride and padding; a ZeroPad2d before it shows as (before, after) pixels."""
+    conv = next(m for m in model.modules() if isinstance(m, (nn.Conv2d, PartialConv2d)))
+    if isinstance(conv, PartialConv2d):
+        return f"{conv.kernel_size}×{conv.kernel_size} /1, pad 0"
+    pad = next((m for m in model.modules() if isinstance(m, nn.ZeroPad2d)), None)
+    if pad is not None:
+        left, right, top, bottom = pad.padding
+        padding = f"({top}, {bottom})" if (left, right) == (top, bottom) else str(pad.padding)
+    else:
+        padding = _pair_text(conv.padding)
+    k, s = conv.kernel_size, conv.stride
+    return f"{_pair_text(k)}×{_pair_text(k)} /{_pair_text(s)}, pad {padding}"
+
+
+def _after_conv(model: nn.Module, kinds: tuple[type, ...]) -> list[str]:
+    """For each layer of ``kinds`` (in order, towers merged): the convolution it follows, as conv1, conv2, ..."""
+    convs: list[str] = []
+    found: list[str] = []
+    last = None
+    for name, module in model.named_modules():
+        short = name.rsplit(".", 1)[-1]
+        if isinstance(module, (nn.Conv2d, PartialConv2d)):
+            if short not in convs:
+                convs.append(short)
+            last = short
+        elif isinstance(module, kinds) and last is not None:
+            label = f"conv{convs.index(last) + 1}"
+            if label not in found:
+                found.append(label)
+    return found
+
+
+def _normalisation_text(model: nn.Module) -> str:
+    lrn = [m for m in model.modules() if isinstance(m, nn.LocalResponseNorm)]
+    bn = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    parts = []
+    if lrn:
+        m = lrn[0]
+        groups = ", per tower" if getattr(m, "groups", 1) > 1 or isinstance(model, AlexNet2012TwoTower) else ""
+        where = ", ".join(_after_conv(model, (nn.LocalResponseNorm,)))
+        alpha = f"{m.alpha:.0e}".replace("e-0", "e-")
+        parts.append(f"LRN after {where} (k={m.k:g}, n={m.size}, α={alpha} as α/n, β={m.beta:g}){groups}")
+    if bn:
+        where = ", ".join(_after_conv(model, (nn.BatchNorm2d,)))
+        parts.append(f"BatchNorm after {where}")
+    return "; ".join(parts) or "none"
+
+
+def _pooling_text(model: nn.Module) -> str:
+    texts = []
+    for layers in _layers_by_name(model, _POOLS).values():
+        m = layers[0]
+        if isinstance(m, Subsampling):
+            texts.append(f"trainable sum {m.kernel_size}×{m.kernel_size}")
+        elif isinstance(m, (nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)):
+            kind = "avg" if isinstance(m, nn.AdaptiveAvgPool2d) else "max"
+            texts.append(f"adaptive {kind} to {_pair_text(m.output_size)}×{_pair_text(m.output_size)}")
+        else:
+            kind = "max" if isinstance(m, nn.MaxPool2d) else "avg"
+            k = _pair_text(m.kernel_size)
+            texts.append(f"{kind} {k}×{k} /{_pair_text(m.stride)}")
+    counted = Counter(texts)  # in the order first seen
+    return ", ".join(f"{n}× {text}" if n > 1 else text for text, n in counted.items()) or "none"
+
+
+def _activation_text(model: nn.Module) -> str:
+    names = {nn.ReLU: "ReLU", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh", ScaledTanh: "1.7159 tanh(2a/3)"}
+    found = [text for kind, text in names.items() if any(isinstance(m, kind) for m in model.modules())]
+    return ", ".join(found) or "none"
+
+
+def _classifier_layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.classifier.modules() if next(m.children(), None) is None]
+
+
+def _dropout_text(model: nn.Module) -> str:
+    """The dropout rate and the layers whose outputs it zeroes (fully connected layers named fc6, fc7, ...)."""
+    n_conv = len(_layers_by_name(model, (nn.Conv2d, PartialConv2d)))
+    places, rate, seen_fc = [], None, 0
+    for m in _classifier_layers(model):
+        if isinstance(m, nn.Linear):
+            seen_fc += 1
+        elif isinstance(m, nn.Dropout) and m.p > 0:
+            rate = m.p
+            places.append(f"fc{n_conv + seen_fc}" if seen_fc else f"pool{n_conv}")
+    return f"{rate:g} on {', '.join(places)} outputs" if places else "none"
+
+
+def _fc_text(model: nn.Module) -> str:
+    texts = []
+    for m in _classifier_layers(model):
+        if isinstance(m, nn.Linear):
+            texts.append(f"{m.out_features:,}")
+        elif isinstance(m, EuclideanRBF):
+            texts.append(f"RBF {m.num_classes:,}")
+    return ", ".join(texts)
+
+
+def _grouping_text(model: nn.Module) -> str:
+    if isinstance(model, AlexNet2012TwoTower):
+        return "2 towers, exchange at conv3 and fc6"
+    convs = _layers_by_name(model, (nn.Conv2d,))
+    grouped = [name for name, layers in convs.items() if layers[0].groups > 1]
+    if grouped:
+        return f"{', '.join(grouped)} in {max(layers[0].groups for layers in convs.values())} groups"
+    partial = list(_layers_by_name(model, (PartialConv2d,)))
+    if partial:
+        return f"{', '.join(partial)}: partial connections (Table I)"
+    return "none"
+
+
+def _notes_text(model: nn.Module, params: int) -> str:
+    notes = []
+    running = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    if running:
+        notes.append(
+            f"Keras's summary counts {params + running:,}: it adds {running:,} BatchNorm running means and "
+            f"variances, which PyTorch keeps as buffers"
+        )
+    prototypes = sum(m.prototypes.numel() for m in model.modules() if isinstance(m, EuclideanRBF))
+    if prototypes:
+        notes.append(f"plus {prototypes:,} fixed RBF prototype values (a buffer, not trained)")
+    if isinstance(model, AlexNet2012TwoTower):
+        notes.append("same weights and outputs as alexnet_2012 (two_tower_state_dict)")
+    return "; ".join(notes)
+
+
+def compare_models(names: Sequence[str] | None = None) -> pd.DataFrame:
+    """All variants side by side, one row per model, read from the models themselves.
+
+    Columns: ``source``; ``input`` (native ``C×H×W``); ``conv_kernels`` (kernels per
+    convolution, the two towers added up); ``conv1`` (kernel ×, / stride, padding; a pair is
+    zeros added (before, after) by a ``ZeroPad2d``); ``grouping``; ``normalisation``;
+    ``activation``; ``pooling``; ``dropout`` (rate, and whether it acts on a layer's input or
+    output); ``fc`` (units per fully connected layer); ``params`` and ``macs`` (the totals of
+    :func:`alexnet_lib.tables.layer_table` at the native input: parameters, and
+    multiply-accumulates for one image); ``notes``. The models are built on the meta
+    device (shapes only), so the table takes a second, not gigabytes. ``names`` defaults to
+    every registered model, in the registry's order. Show it with thousands separators using
+    ``table.style.format(thousands=",")``.
+
+    >>> table = compare_models()
+    >>> table.loc[["alexnet_2012", "alexnet_keras_bn", "alexnet_d2l"], ["input", "conv1", "params"]]
+                              input                conv1    params
+    model
+    alexnet_2012          3×224×224  11×11 /4, pad (0, 3)  60965224
+    alexnet_keras_bn      3×224×224  11×11 /4, pad (3, 4)  62379560
+    alexnet_d2l           1×224×224      11×11 /4, pad 1  46764746
+    """
+    names = [e.name for e in models.entries()] if names is None else list(names)
+    sources = {name: models.entry(name).source for name in names}  # an unknown name: the registry's error
+    rows = []
+    for name in names:
+        with torch.device("meta"):
+            model = models.get(name)
+        rows.append({"model": name, "source": sources[name], **_comparison_columns(model)})
+    return pd.DataFrame(rows).set_index("model")
+
+
+def _comparison_columns(model: nn.Module) -> dict[str, object]:
+    """One row of :func:`compare_models`, less the model's name and source."""
+    table = layer_table(model, model.input_size)
+    total = table[table["name"] == "total"].iloc[0]
+    params, macs = int(total["params"]), int(total["macs"])
+    kernels = [sum(m.out_channels for m in layers) for layers in _layers_by_name(model, (nn.Conv2d, PartialConv2d)).values()]
+    return {
+        "input": shape_text(model.input_size),
+        "conv_kernels": ", ".join(map(str, kernels)),
+        "conv1": _conv1_text(model),
+        "grouping": _grouping_text(model),
+        "normalisation": _normalisation_text(model),
+        "activation": _activation_text(model),
+        "pooling": _pooling_text(model),
+        "dropout": _dropout_text(model),
+        "fc": _fc_text(model),
+        "params": params,
+        "macs": macs,
+        "notes": _notes_text(model, params),
+    }
