@@ -1,7 +1,8 @@
 """alexnet_lib: the mechanics behind the LeNet -> AlexNet course notebooks.
 
-One module, one job:
+One module, one job (ARCHITECTURE.md has the layers they sit on and the rules they keep):
 
+- :mod:`alexnet_lib.basics`: one helper per shared idiom (whole numbers, seeding, a model's name, shape text)
 - :mod:`alexnet_lib.config`: data root, run profile, device (``get_config``)
 - :mod:`alexnet_lib.data`: Fashion-MNIST and Flowers102 from the data root (``load_fashion_mnist``)
 - :mod:`alexnet_lib.loaders`: batches resized, normalised and augmented on the device
@@ -9,13 +10,14 @@ One module, one job:
 - :mod:`alexnet_lib.tables`: layer tables (parameters, MACs, output memory, receptive fields)
 - :mod:`alexnet_lib.tracking`: how a layer table follows a forward pass (hooks, MACs, receptive fields)
 - :mod:`alexnet_lib.memory`: what one training step keeps in memory (``training_memory``)
-- :mod:`alexnet_lib.models`: the model zoo (``models.get``, ``models.list_models``)
+- :mod:`alexnet_lib.convnet`, :mod:`alexnet_lib.lenet`, :mod:`alexnet_lib.alexnet`, :mod:`alexnet_lib.alexnet_variants`: the networks
+- :mod:`alexnet_lib.models`: the model zoo (``models.get``, ``models.entry``, ``models.list_models``)
 - :mod:`alexnet_lib.precision`: the device and its arithmetic (mixed precision, memory format)
 - :mod:`alexnet_lib.training`: ``fit``, the training loop, and its history
 - :mod:`alexnet_lib.progress`: what ``fit`` shows while it runs (progress bar, live curve, time estimate)
 - :mod:`alexnet_lib.evaluation`: loss, accuracy, predictions, confusion matrices
 - :mod:`alexnet_lib.checkpoints`: checkpoints and histories on disk, written atomically
-- :mod:`alexnet_lib.recipes`: per-profile training recipes
+- :mod:`alexnet_lib.recipes`: per-profile training recipes, and ``train_recipe``, the one way to train one
 - :mod:`alexnet_lib.reference`: committed results of longer runs, plotted beside a notebook's own
 - :mod:`alexnet_lib.d2l_compat`: Dive into Deep Learning's function names, faster
 - :mod:`alexnet_lib.activations`: activation functions, derivatives, gradient flow

@@ -10,12 +10,21 @@ from typing import Any
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 from torch import nn
 
+from . import models
+from .activations import values_and_derivatives
+from .alexnet import local_response_norm_as_printed
+from .comparison import build_milestone, count_weight_layers, milestone_table
 from .config import PROFILES, resolve_profile
 from .data import FASHION_MNIST_SIDE
+from .diagrams import two_gpu_connections
+from .glossary import GLOSSARY
+from .inspection import occlusion_sensitivity
+from .memory import training_memory
 from .shapes import conv_output_size, pool_output_size
-
+from .tables import layer_table
 
 
 def check(answer: Any, expected: Any, hint: str, tolerance: float = 0.0) -> None:
@@ -125,8 +134,6 @@ def check_largest_slope(answer: float | None, activation: str) -> None:
     >>> check_largest_slope(0.25, "sigmoid")
     Right: 0.25.
     """
-    from .activations import values_and_derivatives
-
     expected = round(values_and_derivatives(activation, torch.linspace(-10, 10, 20_001))[1].max().item(), 4)
     check(answer, expected, hint="differentiate, then find where the derivative peaks (plot it!).", tolerance=1e-3)
 
@@ -137,8 +144,6 @@ def check_sigmoid_chain_bound(answer: float | None, layers: int) -> None:
     >>> check_sigmoid_chain_bound(0.25 ** 3, layers=3)
     Right: 0.015625.
     """
-    from .activations import values_and_derivatives
-
     slope = values_and_derivatives("sigmoid", torch.zeros(1))[1].item()
     check(answer, slope**layers, hint="each sigmoid multiplies the gradient by its slope, at most 0.25.", tolerance=1e-4 * slope**layers)
 
@@ -169,9 +174,6 @@ def check_mac_ratio(answer: float | None, bigger: str = "alexnet_d2l", smaller: 
     >>> check_mac_ratio(0)
     Not quite: 0 is not the answer. Hint: ...
     """
-    from . import models
-    from .tables import layer_table
-
     def macs(name: str) -> int:
         model = models.get(name, seed=0)
         return int(layer_table(model, model.input_size).iloc[-1]["macs"])
@@ -185,9 +187,6 @@ def check_receptive_field(answer: int | None, model_name: str = "alexnet_cpu", l
     >>> check_receptive_field(5, "alexnet_cpu", "features.conv1")
     Right: 5.
     """
-    from . import models
-    from .tables import layer_table
-
     model = models.get(model_name, seed=0)
     table = layer_table(model, model.input_size).set_index("name")
     check(answer, int(table.loc[layer, "rf"]), hint="each layer adds (k - 1) × the jump of its input to the receptive field; read the 'rf' column.")
@@ -199,8 +198,6 @@ def check_occlusion_positions(answer: int | None, side: int = 64, patch: int = 8
     >>> check_occlusion_positions(15 * 15, side=64, patch=8, stride=4)
     Right: 225.
     """
-    from .inspection import occlusion_sensitivity
-
     model = nn.Sequential(nn.Flatten(), nn.Linear(side * side, 2))
     heat = occlusion_sensitivity(model, torch.zeros(1, side, side), target=0, patch=patch, stride=stride)
     check(answer, heat.numel(), hint="per side: (side - patch) // stride + 1 positions, as for a convolution without padding.")
@@ -213,8 +210,6 @@ def check_lrn_value(answer: float | None, values: tuple[float, ...] = (1.0, 2.0,
     >>> check_lrn_value(0.3994, values=(1.0, 2.0, 3.0, 4.0, 5.0), i=0)  # 1 / (2 + 0.1 * (1 + 4 + 9)) ** 0.75
     Right: 0.399...
     """
-    from .alexnet import local_response_norm_as_printed
-
     x = torch.tensor(values, dtype=torch.float64).reshape(1, -1, 1, 1)
     expected = float(local_response_norm_as_printed(x, size=size, alpha=alpha, beta=beta, k=k)[0, i, 0, 0])
     check(answer, expected, tolerance=1e-3,
@@ -227,8 +222,6 @@ def check_overlap_windows(answer: int | None, k: int = 3, s: int = 2, n: int = 1
     >>> check_overlap_windows(4, k=3, s=2)
     Right: 4.
     """
-    import torch.nn.functional as F
-
     ones = torch.ones(1, 1, n, n)
     columns = F.unfold(ones, kernel_size=k, stride=s)
     counts = F.fold(columns, output_size=(n, n), kernel_size=k, stride=s)
@@ -241,9 +234,6 @@ def check_fc_parameter_share(answer: float | None, model_name: str = "alexnet_20
     >>> check_fc_parameter_share(0.96)
     Right: 0.96...
     """
-    from . import models
-    from .tables import layer_table
-
     with torch.device("meta"):
         model = models.get(model_name)
     table = layer_table(model, model.input_size)
@@ -261,9 +251,6 @@ def check_weight_memory_mib(answer: float | None, model_name: str = "alexnet_201
     >>> check_weight_memory_mib(697.7)
     Right: 697.7...
     """
-    from . import models
-    from .memory import training_memory
-
     model = models.get(model_name)
     memory = training_memory(model, model.input_size, batch_size=1, optimizer=optimizer).set_index("item")
     expected = round(int(memory.loc[["parameters", "gradients", "optimizer state"], "bytes"].sum()) / 2**20, 1)
@@ -279,8 +266,6 @@ def check_cross_gpu_layers(answer: str | None) -> None:
     >>> check_cross_gpu_layers("fc8, conv3, fc7, fc6")
     Right: 'conv3, fc6, fc7, fc8'.
     """
-    from .diagrams import two_gpu_connections
-
     table = two_gpu_connections()
     expected = ", ".join(table.loc[table["reads"] == "both GPUs", "layer"])
     if isinstance(answer, str):
@@ -295,8 +280,6 @@ def check_milestone_ratio(answer: float | None, column: str = "params", bigger: 
     >>> check_milestone_ratio(21, "params", "vgg16", "googlenet")
     Right: 21.
     """
-    from .comparison import milestone_table
-
     table = milestone_table([bigger, smaller])
     expected = round(int(table.loc[bigger, column]) / int(table.loc[smaller, column]))
     check(answer, expected, hint=f"divide the two models' '{column}' in the table and round to a whole number.")
@@ -308,8 +291,6 @@ def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> Non
     >>> check_weight_layer_count(21, "resnet18")
     Right: 21.
     """
-    from .comparison import build_milestone, count_weight_layers
-
     expected = count_weight_layers(build_milestone(name))
     check(answer, expected, hint="count the Conv2d and Linear modules in print(model), or with isinstance over model.modules(); "
                                  "the depth counts only the longest path, branches add more.")
@@ -346,8 +327,6 @@ def check_english_term(answer: str | None, chinese: str = "汇聚层") -> None:
     >>> check_english_term("pooling layer", "汇聚层")
     Right: 'pooling layer'.
     """
-    from .glossary import GLOSSARY
-
     matches = [english for english, usual, d2l, _ in GLOSSARY if chinese in (usual, d2l)]
     if not matches:
         raise ValueError(f"{chinese!r} is not in the glossary's Chinese columns.")

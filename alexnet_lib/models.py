@@ -312,21 +312,3 @@ register(ModelEntry(
 
 # Each entry's doc is a doctest too (pytest --doctest-modules reads __test__).
 __test__ = {name: e.doc for name, e in _ENTRIES.items()}
-
-
-# Temporary, until recipes.py reads ``entry(name).arguments``: it reads the arguments from the
-# signatures of the old registry's builders, ``models._REGISTRY``. Delete from here to the end then.
-def __getattr__(attr: str) -> object:
-    if attr == "_REGISTRY":
-        return {name: _builder(e) for name, e in _ENTRIES.items()}
-    raise AttributeError(f"module {__name__!r} has no attribute {attr!r}")
-
-
-def _builder(spec: ModelEntry) -> Callable[..., nn.Module]:
-    """``get`` for one model, with the signature of its old builder: its ``arguments``, keyword only."""
-
-    def build(**kwargs: object) -> nn.Module:
-        return get(spec.name, **kwargs)
-
-    build.__signature__ = inspect.Signature([inspect.Parameter(a, inspect.Parameter.KEYWORD_ONLY) for a in spec.arguments])
-    return build

@@ -12,6 +12,7 @@ draws nothing.
 
 from __future__ import annotations
 
+import importlib
 import io
 import time
 from collections.abc import Sequence
@@ -65,7 +66,7 @@ def new_figure(**kwargs) -> Figure:
     """
     if in_notebook():
         try:
-            import matplotlib_inline.backend_inline  # noqa: F401 (optional, and loading it registers the display of figures)
+            importlib.import_module("matplotlib_inline.backend_inline")  # optional; loading it registers the display of figures
         except ImportError:
             pass
     return Figure(**kwargs)

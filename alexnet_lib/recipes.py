@@ -25,7 +25,6 @@ grey channel repeated for the colour models.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
@@ -112,7 +111,7 @@ class Recipe:
 
     def full_model_kwargs(self) -> dict:
         """The arguments the model is built with (those of ``models.get``, less the seed)."""
-        accepted = _arguments(self.model)
+        accepted = models.entry(self.model).arguments
         kwargs = {"num_classes": 10} if "num_classes" in accepted else {}
         if "input_size" in accepted:
             kwargs["input_size"] = self.side
@@ -189,21 +188,11 @@ def _profile(profile: str | Profile | None) -> Profile:
     return profile_named(profile)
 
 
-def _arguments(name: str) -> tuple[str, ...]:
-    """The keyword arguments ``models.get(name, ...)`` accepts."""
-    return tuple(inspect.signature(models._REGISTRY[name]).parameters)
-
-
-def _native_size(name: str, **kwargs: object) -> tuple[int, int, int]:
-    with torch.device("meta"):  # only the input size is needed: no memory, no initialisation cost
-        return models.get(name, **kwargs).input_size
-
-
 def _generic(name: str) -> dict:
     """A generic recipe at the model's native size, for one grey channel where it can be built so."""
-    accepted = _arguments(name)
-    grey = {"in_channels": 1} if "in_channels" in accepted else {}
-    channels, side, _ = _native_size(name, **({"num_classes": 10} if "num_classes" in accepted else {}), **grey)
+    spec = models.entry(name)
+    grey = {"in_channels": 1} if "in_channels" in spec.arguments else {}
+    channels, side = (1 if grey else spec.input_size[0]), spec.input_size[1]
     return {"lr": 0.01, "resize": side if side != FASHION_MNIST_SIDE else None, "channels": channels if channels != 1 else None,
             "model_kwargs": grey}
 
@@ -220,8 +209,7 @@ def recipe(model_name: str, profile: str | Profile | None = None, **model_kwargs
     ...
     ValueError: no model named 'resnet50'; registered models: ...
     """
-    if model_name not in models.list_models():
-        raise ValueError(f"no model named {model_name!r}; registered models: {', '.join(models.list_models())}")
+    models.entry(model_name)  # a ValueError that lists the models, for a name that is not one
     p = _profile(profile)
     base = Recipe(model=model_name, profile=p.name, epochs=p.epochs, batch_size=p.batch_size,
                   subset=(p.train_images, p.test_images))
