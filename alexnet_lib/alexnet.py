@@ -25,6 +25,7 @@ from torch import nn
 from .convnet import ConvNet, check_input, check_positive
 
 __all__ = [
+    "conv3_to_relu5",
     "AlexNet",
     "AlexNet2012",
     "AlexNet2012TwoTower",
@@ -142,6 +143,39 @@ def _lrn(groups: int) -> GroupedLocalResponseNorm:
     return GroupedLocalResponseNorm(LRN_SIZE, alpha=LRN_ALPHA, beta=LRN_BETA, k=LRN_K, groups=groups)
 
 
+def _conv1_to_pool2(input_size: int, widths: tuple[int, int], groups: int) -> list[tuple[str, nn.Module]]:
+    """conv1 to pool2 as the paper has them: ``widths=(96, 256), groups=2`` is both GPUs, ``(48, 128), 1`` one GPU's half."""
+    return [
+        *_conv1_padding_layer(input_size),
+        ("conv1", nn.Conv2d(3, widths[0], kernel_size=11, stride=4)),
+        ("relu1", nn.ReLU()),
+        ("norm1", _lrn(groups=groups)),
+        ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
+        ("conv2", nn.Conv2d(widths[0], widths[1], kernel_size=5, padding=2, groups=groups)),  # each GPU reads its own maps
+        ("relu2", nn.ReLU()),
+        ("norm2", _lrn(groups=groups)),
+        ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
+    ]
+
+
+def conv3_to_relu5(widths: tuple[int, int, int] = (384, 384, 256), groups: int = 1) -> list[tuple[str, nn.Module]]:
+    """conv3 to relu5, the three 3×3 convolutions every AlexNet has, on pool2's 256 maps.
+
+    ``groups=2`` keeps conv4 and conv5 within each GPU, as in the paper; conv3 reads all maps.
+
+    >>> [name for name, _ in conv3_to_relu5()], conv3_to_relu5(groups=2)[2][1].groups
+    (['conv3', 'relu3', 'conv4', 'relu4', 'conv5', 'relu5'], 2)
+    """
+    return [
+        ("conv3", nn.Conv2d(256, widths[0], kernel_size=3, padding=1)),  # reads both GPUs
+        ("relu3", nn.ReLU()),
+        ("conv4", nn.Conv2d(widths[0], widths[1], kernel_size=3, padding=1, groups=groups)),
+        ("relu4", nn.ReLU()),
+        ("conv5", nn.Conv2d(widths[1], widths[2], kernel_size=3, padding=1, groups=groups)),
+        ("relu5", nn.ReLU()),
+    ]
+
+
 def _init_2012(model: nn.Module) -> None:
     """Section 5: weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6 and fc7, 0 in the rest."""
     for name, layer in model.named_modules():
@@ -210,21 +244,8 @@ class AlexNet2012(ConvNet):
         self.features = nn.Sequential(
             OrderedDict(
                 [
-                    *_conv1_padding_layer(input_size),
-                    ("conv1", nn.Conv2d(3, 96, kernel_size=11, stride=4)),
-                    ("relu1", nn.ReLU()),
-                    ("norm1", _lrn(groups=2)),
-                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2, groups=2)),
-                    ("relu2", nn.ReLU()),
-                    ("norm2", _lrn(groups=2)),
-                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),  # reads both GPUs
-                    ("relu3", nn.ReLU()),
-                    ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1, groups=2)),
-                    ("relu4", nn.ReLU()),
-                    ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1, groups=2)),
-                    ("relu5", nn.ReLU()),
+                    *_conv1_to_pool2(input_size, widths=(96, 256), groups=2),  # conv2 within each GPU
+                    *conv3_to_relu5(groups=2),  # conv3 reads both GPUs, conv4 and conv5 within each
                     ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
                 ]
             )
@@ -245,30 +266,11 @@ class _Tower(nn.Module):
 
     def __init__(self, input_size: int) -> None:
         super().__init__()
-        self.stage1 = nn.Sequential(
-            OrderedDict(
-                [
-                    *_conv1_padding_layer(input_size),
-                    ("conv1", nn.Conv2d(3, 48, kernel_size=11, stride=4)),
-                    ("relu1", nn.ReLU()),
-                    ("norm1", _lrn(groups=1)),
-                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv2", nn.Conv2d(48, 128, kernel_size=5, padding=2)),
-                    ("relu2", nn.ReLU()),
-                    ("norm2", _lrn(groups=1)),
-                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-                ]
-            )
-        )
+        self.stage1 = nn.Sequential(OrderedDict(_conv1_to_pool2(input_size, widths=(48, 128), groups=1)))
         self.stage2 = nn.Sequential(
             OrderedDict(
                 [
-                    ("conv3", nn.Conv2d(256, 192, kernel_size=3, padding=1)),  # both GPUs' 128 + 128 maps
-                    ("relu3", nn.ReLU()),
-                    ("conv4", nn.Conv2d(192, 192, kernel_size=3, padding=1)),
-                    ("relu4", nn.ReLU()),
-                    ("conv5", nn.Conv2d(192, 128, kernel_size=3, padding=1)),
-                    ("relu5", nn.ReLU()),
+                    *conv3_to_relu5(widths=(192, 192, 128)),  # conv3 reads both GPUs' 128 + 128 maps
                     ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
                 ]
             )
@@ -397,12 +399,7 @@ class AlexNet(ConvNet):
                     ("conv2", nn.Conv2d(96, 256, kernel_size=5, padding=2)),
                     ("relu2", nn.ReLU()),
                     ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
-                    ("relu3", nn.ReLU()),
-                    ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1)),
-                    ("relu4", nn.ReLU()),
-                    ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1)),
-                    ("relu5", nn.ReLU()),
+                    *conv3_to_relu5(),
                     ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
                 ]
             )

@@ -15,7 +15,7 @@ from collections import OrderedDict
 import torch
 from torch import nn
 
-from .alexnet import alexnet_classifier, check_alexnet_arguments
+from .alexnet import alexnet_classifier, check_alexnet_arguments, conv3_to_relu5
 from .convnet import ConvNet, check_input, check_positive
 from .shapes import same_padding
 
@@ -67,12 +67,7 @@ class AlexNetKerasBN(ConvNet):
                     ("relu2", nn.ReLU()),
                     ("bn2", bn(256)),
                     ("pool2", nn.MaxPool2d(kernel_size=3, stride=2)),
-                    ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)),
-                    ("relu3", nn.ReLU()),
-                    ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1)),
-                    ("relu4", nn.ReLU()),
-                    ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1)),
-                    ("relu5", nn.ReLU()),
+                    *conv3_to_relu5(),
                     ("bn5", bn(256)),
                     ("pool5", nn.MaxPool2d(kernel_size=3, stride=2)),
                 ]

@@ -319,10 +319,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser, name: str, run, *,
+             help: str, description: str) -> argparse.ArgumentParser:
+    """A sub-command ``name`` that runs ``run(args)``, with the options every command has."""
+    parser = commands.add_parser(name, parents=[common], help=help, description=description)
+    parser.set_defaults(run=run)
+    return parser
+
+
 def _add_doctor(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """The ``doctor`` command."""
-    doctor = commands.add_parser(
-        "doctor", parents=[common],
+    doctor = _command(
+        commands, common, "doctor", _doctor,
         help="print versions, device, profile, data root and whether Fashion-MNIST is there and whole",
         description="Print Python, torch, torchvision and d2l versions, the device, the run profile, "
         "the data root and the Fashion-MNIST image counts, after checking the files (headers, sizes, labels, "
@@ -331,13 +339,12 @@ def _add_doctor(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     doctor.add_argument("--download", action="store_true", help="download Fashion-MNIST if it is missing (needs internet)")
     doctor.add_argument("--require-data", action="store_true",
                         help="exit with status 1 when Fashion-MNIST is missing or fails a check")
-    doctor.set_defaults(run=_doctor)
 
 
 def _add_summary(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """The ``summary`` command."""
-    summary = commands.add_parser(
-        "summary", parents=[common],
+    summary = _command(
+        commands, common, "summary", _summary,
         help="print a model's layer table: output shapes, parameters, MACs, receptive fields",
         description="Print one row per layer of MODEL (an alexnet_lib model or torchvision:NAME): output shape, "
         "parameters, multiply-accumulates, receptive field; with --optimizer also the memory one training step needs.",
@@ -352,13 +359,12 @@ def _add_summary(commands: argparse._SubParsersAction, common: argparse.Argument
                          help="also print the training memory with this optimizer")
     summary.add_argument("--width", type=int, default=80, help="the widest line to print (default 80)")
     summary.add_argument("--list", action="store_true", help="list the model names and exit")
-    summary.set_defaults(run=_summary)
 
 
 def _add_conv_out(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """The ``conv-out`` command."""
-    conv_out = commands.add_parser(
-        "conv-out", parents=[common],
+    conv_out = _command(
+        commands, common, "conv-out", _conv_out,
         help="work out a convolution's or pooling layer's output size step by step",
         description="Print the output-size computation floor((n + 2p - d(k-1) - 1) / s) + 1, worked step by step.",
     )
@@ -370,13 +376,12 @@ def _add_conv_out(commands: argparse._SubParsersAction, common: argparse.Argumen
     conv_out.add_argument("--d", type=int, default=1, help="dilation (default 1)")
     conv_out.add_argument("--pool", action="store_true", help="a pooling layer (PyTorch's padding limit applies)")
     conv_out.add_argument("--ceil", action="store_true", help="ceil_mode=True, as pooling layers allow")
-    conv_out.set_defaults(run=_conv_out)
 
 
 def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """The ``train`` command."""
-    train = commands.add_parser(
-        "train", parents=[common],
+    train = _command(
+        commands, common, "train", _train,
         help="train a model by its recipe, print the history and save it with a checkpoint",
         description="Train MODEL on Fashion-MNIST with the recipe of the profile (alexnet_lib.recipes), show a "
         "progress bar, print the history table and save history.csv and checkpoint.pt in --out "
@@ -391,7 +396,6 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and dropout (default 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model argument, e.g. --set activation=sigmoid (repeatable)")
-    train.set_defaults(run=_train)
 
 
 def _is_users_to_fix(exc: BaseException) -> bool:

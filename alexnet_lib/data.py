@@ -209,15 +209,19 @@ def _mirror_reachable(timeout: float = 3.0) -> bool:
         return False
 
 
-def _missing_message(folder: Path, reason: str) -> str:
+def _not_found_message(dataset: str, folder: Path, reason: str, holds: str, download: str) -> str:
+    """What to do when ``dataset`` is not in ``folder``: point the data root at a copy, or download it."""
     return (
-        f"Fashion-MNIST was not found in {folder} ({reason}).\n"
+        f"{dataset} was not found in {folder} ({reason}).\n"
         f"Fix it in one of these ways:\n"
-        f"  - point {ENV_DATA} at a folder that holds FashionMNIST/raw/*-ubyte "
-        f"(for example: export {ENV_DATA}=/path/to/data);\n"
-        f"  - or, with internet access, run `python -m alexnet_lib doctor --download` "
-        f"to download it into {folder.parent.parent}."
+        f"  - point {ENV_DATA} at a folder that holds {holds} (for example: export {ENV_DATA}=/path/to/data);\n"
+        f"  - or, with internet access, {download}."
     )
+
+
+def _missing_message(folder: Path, reason: str) -> str:
+    return _not_found_message("Fashion-MNIST", folder, reason, "FashionMNIST/raw/*-ubyte",
+                              f"run `python -m alexnet_lib doctor --download` to download it into {folder.parent.parent}")
 
 
 def ensure_fashion_mnist(root: str | Path | None = None, download: bool | None = None) -> dict[str, int]:
@@ -317,14 +321,8 @@ def flowers102_class_names() -> tuple[str, ...]:
 
 
 def _flowers_missing_message(folder: Path, reason: str) -> str:
-    return (
-        f"Flowers102 was not found in {folder} ({reason}).\n"
-        f"Fix it in one of these ways:\n"
-        f"  - point {ENV_DATA} at a folder that holds flowers-102/ with jpg/, imagelabels.mat and setid.mat "
-        f"(for example: export {ENV_DATA}=/path/to/data);\n"
-        f"  - or, with internet access, call alexnet_lib.data.load_flowers102(download=True) "
-        f"to download it (about 330 MB) into {folder.parent}."
-    )
+    return _not_found_message("Flowers102", folder, reason, "flowers-102/ with jpg/, imagelabels.mat and setid.mat",
+                              f"call alexnet_lib.data.load_flowers102(download=True) to download it (about 330 MB) into {folder.parent}")
 
 
 def _flowers_present(folder: Path) -> bool:
