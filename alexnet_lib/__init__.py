@@ -47,7 +47,7 @@ _FROM_DATA = ("CLASS_NAMES", "DataNotFoundError", "load_fashion_mnist")
 
 def __getattr__(name: str) -> object:
     if name in _FROM_DATA:
-        from . import data
+        from . import data  # deferred: see above
 
         return getattr(data, name)
     raise AttributeError(f"module 'alexnet_lib' has no attribute {name!r}")

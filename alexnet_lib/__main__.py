@@ -4,7 +4,7 @@ import os
 import sys
 
 try:
-    from .cli import main
+    from .cli import main  # inside the try: a Ctrl-C while it loads gets the one-line answer
 
     status = main()
 except KeyboardInterrupt:  # Ctrl-C before main() could answer it (main answers it once it runs)

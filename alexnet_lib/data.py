@@ -199,7 +199,7 @@ def verify_fashion_mnist(root: str | Path | None = None) -> list[str]:
 
 def _mirror_reachable(timeout: float = 3.0) -> bool:
     """Whether the first of torchvision's Fashion-MNIST mirrors accepts a connection."""
-    from torchvision.datasets import FashionMNIST
+    from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
     host = urlparse(FashionMNIST.mirrors[0]).hostname
     try:
@@ -243,7 +243,7 @@ def ensure_fashion_mnist(root: str | Path | None = None, download: bool | None =
         raise DataNotFoundError(_missing_message(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded"))
     if not _mirror_reachable():
         raise DataNotFoundError(_missing_message(folder, "no internet connection to download it"))
-    from torchvision.datasets import FashionMNIST
+    from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
     try:
         for train in (True, False):
@@ -282,7 +282,7 @@ def load_fashion_mnist(
                 f"limit={limit:,} asks for more {split} images than the {counts[split]:,} in "
                 f"{fashion_mnist_folder(root)}; use limit <= {counts[split]:,} or the full data set."
             )
-    from torchvision.datasets import FashionMNIST
+    from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
     ds = FashionMNIST(root=str(root), train=train, download=False)
     images, labels = ds.data, ds.targets
@@ -314,7 +314,7 @@ def flowers102_class_names() -> tuple[str, ...]:
     >>> len(names), names[0]
     (102, 'pink primrose')
     """
-    from torchvision.datasets import Flowers102
+    from torchvision.datasets import Flowers102  # deferred: torchvision takes a second to import
 
     names = getattr(Flowers102, "classes", None)
     return tuple(names) if names else tuple(f"flower {i}" for i in range(102))
@@ -360,7 +360,7 @@ def ensure_flowers102(root: str | Path | None = None, download: bool | None = No
         raise DataNotFoundError(_flowers_missing_message(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded"))
     if not _host_reachable(FLOWERS102_HOST):
         raise DataNotFoundError(_flowers_missing_message(folder, "no internet connection to download it"))
-    from torchvision.datasets import Flowers102
+    from torchvision.datasets import Flowers102  # deferred: torchvision takes a second to import
 
     try:
         Flowers102(root=str(root), split="train", download=True)
@@ -373,7 +373,7 @@ def ensure_flowers102(root: str | Path | None = None, download: bool | None = No
 
 def _loadmat(path: Path) -> dict:
     try:
-        from scipy.io import loadmat
+        from scipy.io import loadmat  # optional: only Flowers102 needs it
     except ImportError as exc:
         raise ImportError(
             f"Flowers102 keeps its labels in MATLAB files ({path.name}), which torchvision reads with scipy; "
@@ -409,8 +409,8 @@ def load_flowers102(
     ``CenterCrop(size)``, ``PILToTensor()``. ``limit`` keeps the first ``limit`` images of the
     split, in torchvision's order.
     """
-    from torchvision import transforms as T
-    from torchvision.datasets import Flowers102
+    from torchvision import transforms as T  # deferred: torchvision takes a second to import
+    from torchvision.datasets import Flowers102  # deferred: torchvision takes a second to import
 
     root = get_config().data_root if root is None else Path(root)
     folder = ensure_flowers102(root, download=download)
