@@ -268,7 +268,7 @@ class _Run:
     def __init__(self, step: _Step, data: tuple[Iterable, Iterable | None], epochs: int, max_batches: int | None,
                  seed: int | None, guard: _DivergenceGuard, reporter: Reporter) -> None:
         self.step, (self.train_iter, self.test_iter), self.epochs, self.seed = step, data, epochs, seed
-        self.max_batches, self.batches = max_batches, _num_batches(self.train_iter, max_batches)
+        self.max_batches, self.batches = max_batches, guard.batches  # counted once, by fit
         self.guard, self.reporter, self.device = guard, reporter, step.precision.device
         self.rows: list[dict[str, float]] = []
         self.epoch, self.phase, self.started = 0, "between", time.perf_counter()
