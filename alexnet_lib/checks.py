@@ -16,12 +16,14 @@ from torch import nn
 from . import models
 from .activations import values_and_derivatives
 from .alexnet import local_response_norm_as_printed
+from .basics import model_name
 from .comparison import build_milestone, count_weight_layers, milestone_table
 from .config import PROFILES, resolve_profile
 from .data import FASHION_MNIST_SIDE
 from .diagrams import two_gpu_connections
 from .glossary import GLOSSARY
 from .inspection import occlusion_sensitivity
+from .matching import first_difference
 from .memory import training_memory
 from .shapes import conv_output_size, pool_output_size
 from .tables import layer_table
@@ -126,6 +128,36 @@ def check_linear_params(answer: int | None, in_features: int, out_features: int)
     """
     expected = sum(p.numel() for p in nn.Linear(in_features, out_features, device="meta").parameters())
     check(answer, expected, hint="one weight per (input, output) pair, plus one bias per output.")
+
+
+def check_network(answer: nn.Module | None, reference: str | nn.Module, input_size: tuple[int, ...] | None = None) -> None:
+    """Build-it exercise: is the student's network the reference, layer for layer?
+
+    ``reference`` is a registered model's name (its input size is then the registry's) or a
+    module. The check compares the layers with weights or a change of shape, in the order they
+    run (:func:`alexnet_lib.matching.first_difference`), and names the first one that differs.
+
+    >>> check_network(nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid()), "lenet")
+    Not quite: Layer 3 is missing: the reference has AvgPool2d (features.pool1) there.
+    """
+    if answer is None or answer is Ellipsis:
+        print(f"Not answered yet: replace {answer!r} with your network.")
+        return
+    if isinstance(reference, str):
+        input_size = input_size or models.entry(reference).input_size
+        reference = models.get(reference, seed=0)
+    if input_size is None:
+        raise ValueError("give input_size=(C, H, W) when the reference is a module, not a registered model's name.")
+    try:
+        difference = first_difference(answer, reference, input_size)
+    except Exception as error:  # a student's network that cannot run on the input: say why, in one line
+        print(f"Not quite: your network fails on an input of size {tuple(input_size)}: {str(error).splitlines()[0]}")
+        return
+    if difference is None:
+        params = sum(p.numel() for p in answer.parameters())
+        print(f"Right: your network matches {model_name(reference)} layer for layer ({params:,} parameters).")
+    else:
+        print(f"Not quite: {difference}")
 
 
 def check_largest_slope(answer: float | None, activation: str) -> None:
