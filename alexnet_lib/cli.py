@@ -269,7 +269,7 @@ def _train(args: argparse.Namespace) -> int:
     the model's classes checked against the labels, and the model trained. A diverged run
     saves the complete epochs before it (if any) and ends in an error.
     """
-    from .recipes import recipe, train_recipe  # deferred: loads torch
+    from .recipes import recipe  # deferred: loads torch
     from .runs import claim_run_folder  # deferred: loads torch
     from .precision import resolve_device  # deferred: loads torch
     from .training import TrainingDiverged, format_history  # deferred: loads torch
@@ -281,7 +281,7 @@ def _train(args: argparse.Namespace) -> int:
         r = replace(recipe(args.model, args.profile, **model_kwargs), seed=args.seed)
         r = r if args.epochs is None else replace(r, epochs=args.epochs)
         try:
-            model, history, _ = train_recipe(r, device=device, plot=False)
+            model, history = _train_model(r, device, args.nproc)
             diverged = None
         except TrainingDiverged as exc:
             model, history, diverged = exc.model, exc.history, exc
@@ -303,6 +303,37 @@ def _train(args: argparse.Namespace) -> int:
     return 130 if history.attrs["interrupted"] else 0
 
 
+def _train_model(r, device, nproc: int):
+    """The model and history of recipe ``r``: in this process, or in ``nproc`` processes (DDP)."""
+    if nproc == 1:
+        from .recipes import train_recipe  # deferred: loads torch
+
+        return train_recipe(r, device=device, plot=False)[:2]
+    from .ddp import train_recipe_distributed  # deferred: loads torch
+
+    return train_recipe_distributed(r, nproc, device)
+
+
+def _parallel(args: argparse.Namespace) -> int:
+    """Run the model- or data-parallel check in new processes; print equality, bytes and time per step."""
+    from . import parallel  # deferred: loads torch
+
+    if args.mode == "model":
+        if args.nproc != 2:
+            raise ValueError(f"--nproc {args.nproc}: the 2012 split has two halves, so --mode model needs --nproc 2.")
+        if args.device == "cuda":
+            raise ValueError("--mode model runs on CPU processes (gloo) only: leave out --device.")
+        batch = args.batch or 8
+        text, passed = parallel.model_parallel_report(parallel.run_model_parallel(args.steps, batch, args.timeout), batch)
+    else:
+        batch = args.batch or 128
+        results = parallel.run_data_parallel(args.nproc, args.steps, batch, args.model, args.timeout,
+                                             backend="nccl" if args.device == "cuda" else "gloo")
+        text, passed = parallel.data_parallel_report(results, args.model, batch)
+    print(text)
+    return 0 if passed else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m alexnet_lib",
@@ -314,7 +345,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS, help=trace_help)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    for add in (_add_doctor, _add_summary, _add_conv_out, _add_train):
+    for add in (_add_doctor, _add_summary, _add_conv_out, _add_train, _add_parallel):
         add(commands, common)
     return parser
 
@@ -396,6 +427,29 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and dropout (default 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model argument, e.g. --set activation=sigmoid (repeatable)")
+    train.add_argument("--nproc", type=int, default=1, metavar="N",
+                       help="train on N processes with DistributedDataParallel: gloo on CPU, one GPU each on CUDA (default 1)")
+
+
+def _add_parallel(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    """The ``parallel`` command."""
+    parallel = _command(
+        commands, common, "parallel", _parallel,
+        help="AlexNet split over processes as in 2012 (model) or replicated as today (data): equality, bytes, time",
+        description="Start NPROC processes (torch.distributed, gloo on CPU or nccl on CUDA), check that they compute "
+        "what one process computes, and print the bytes they exchange and the time per step. Exit status 1 if the "
+        "check fails.",
+    )
+    parallel.add_argument("--mode", choices=["model", "data"], required=True,
+                          help="model: the 2012 two-GPU split; data: DistributedDataParallel replicas")
+    parallel.add_argument("--nproc", type=int, default=2, metavar="N", help="number of processes (default 2)")
+    parallel.add_argument("--steps", type=int, default=2, metavar="N", help="training steps to time (default 2)")
+    parallel.add_argument("--batch", type=int, metavar="N", help="images per step, all processes together "
+                          "(default 8 for model, 128 for data)")
+    parallel.add_argument("--model", default="alexnet_cpu", help="the replicated model for --mode data (default alexnet_cpu)")
+    parallel.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cpu (gloo) or cuda (nccl; data mode)")
+    parallel.add_argument("--timeout", type=float, default=120.0, metavar="S",
+                          help="seconds any exchange may wait before the run stops with an error (default 120)")
 
 
 def _is_users_to_fix(exc: BaseException) -> bool:

@@ -1,0 +1,103 @@
+"""Train a recipe on several processes at once: data parallelism with ``DistributedDataParallel``.
+
+Each process builds the same model from the recipe's seed and makes the same batches (the
+loaders shuffle and augment from the seed and the epoch, so every process sees the same
+sequence). :class:`ShardedBatches` gives process ``rank`` every ``world``-th image of each batch;
+``DistributedDataParallel`` averages the gradients after each backward pass, so all replicas
+take the same step, the one a single process would take on the whole batch (up to rounding).
+Training runs through the same :func:`alexnet_lib.training.fit` as on one process.
+
+Only process 0 tests after each epoch and reports progress; its history and weights are what
+:func:`train_recipe_distributed` returns. The history's training loss and accuracy are measured
+on process 0's share of each batch (``attrs["train_figures"]`` says so).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pandas as pd
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+
+from .basics import model_name
+from .distributed import launch, rank_and_world
+from .precision import choose_precision, resolve_device
+from .recipes import Recipe
+from .training import fit
+
+__all__ = ["ShardedBatches", "train_recipe_distributed"]
+
+
+class ShardedBatches:
+    """Process ``rank``'s share of each batch of ``loader``: images ``rank``, ``rank + world``, ...
+
+    Every process must iterate a loader that yields the same batches. A batch with fewer
+    images than processes is skipped by all of them alike (no process gets an empty share).
+
+    >>> import torch
+    >>> batches = [(torch.arange(6), torch.arange(6)), (torch.arange(1), torch.arange(1))]
+    >>> [x.tolist() for x, _ in ShardedBatches(batches, rank=1, world=2)]
+    [[1, 3, 5]]
+    """
+
+    def __init__(self, loader, rank: int, world: int) -> None:
+        if not 0 <= rank < world:
+            raise ValueError(f"rank={rank} should be between 0 and world - 1 = {world - 1}.")
+        self.loader, self.rank, self.world = loader, rank, world
+
+    def __len__(self) -> int:
+        return len(self.loader)
+
+    def set_epoch(self, epoch: int, seed: int | None = None) -> None:
+        if hasattr(self.loader, "set_epoch"):
+            self.loader.set_epoch(epoch, seed)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        for x, y in self.loader:
+            if len(y) >= self.world:
+                yield x[self.rank::self.world], y[self.rank::self.world]
+
+
+def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tuple[pd.DataFrame, dict] | None:
+    """One process of :func:`train_recipe_distributed`: its replica, its share, the same ``fit``."""
+    rank, world = rank_and_world()
+    device = torch.device(device_type, rank) if device_type == "cuda" else torch.device(device_type)
+    data = r.loaders(device=device)
+    model = r.build_model()
+    kwargs = r.fit_kwargs()
+    choose_precision(device, amp, "auto").place(model)  # as fit will: DDP wraps the placed model
+    replica = DistributedDataParallel(model)
+    replica.model_name = model_name(model)
+    # One process tests while the others go on to the next epoch's steps; a model with buffers
+    # (batch norm) syncs them in every forward pass, so there every process tests, in step.
+    has_buffers = any(True for _ in model.buffers())
+    test = data.test if rank == 0 or has_buffers else None
+    history = fit(replica, (ShardedBatches(data.train, rank, world), test), device=device,
+                  progress=progress and rank == 0, plot=False, announce=False, amp=amp, **kwargs)
+    if rank != 0:
+        return None
+    history.attrs.update(recipe=r.describe(), processes=world, train_figures="process 0's share of each batch")
+    return history, {k: v.cpu() for k, v in model.state_dict().items()}
+
+
+def train_recipe_distributed(r: Recipe, nproc: int, device: str | torch.device | None = None, *,
+                             progress: bool = True, amp: bool | str = "auto",
+                             timeout_s: float = 300.0) -> tuple[nn.Module, pd.DataFrame]:
+    """Train by recipe ``r`` on ``nproc`` processes (gloo on CPU, nccl on CUDA); return the model and history.
+
+    On CUDA each process takes one GPU (``nproc`` of them must be there). The recipe's batch size
+    is the batch of all processes together: each takes ``batch_size / nproc`` images a step.
+    ``amp`` is :func:`alexnet_lib.training.fit`'s. A process that waits more than ``timeout_s``
+    seconds for the others ends the run with :class:`alexnet_lib.distributed.DistributedError`.
+    """
+    device = resolve_device(device)
+    backend = "nccl" if device.type == "cuda" else "gloo"
+    if device.type not in ("cpu", "cuda"):
+        raise ValueError(f"device {device.type!r}: several processes train on 'cpu' (gloo) or 'cuda' (nccl).")
+    results = launch(_worker, nproc, (r, device.type, progress, amp), backend=backend, timeout_s=timeout_s)
+    history, state = results[0]
+    model = r.build_model()
+    model.load_state_dict(state)
+    return model.eval(), history

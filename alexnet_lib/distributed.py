@@ -1,0 +1,205 @@
+"""Several processes that train one network: starting them, letting them meet, and their exchanges.
+
+``torch.distributed`` runs one process per device. The processes meet once (a *process group*,
+here over TCP on this machine), then call *collectives*: operations that every process calls
+together, such as ``all_gather`` (everyone gets everyone's tensor) or ``all_reduce`` (everyone
+gets the sum). The backend does the copying: ``gloo`` between CPU processes (two processes on
+one laptop stand in for two GPUs), ``nccl`` between CUDA GPUs.
+
+:func:`launch` starts ``nproc`` processes, runs a worker function in each and returns what each
+returned. It never hangs: every collective has a timeout, and the processes are stopped when the
+launch as a whole runs past its own. :func:`exchange` is the one collective the two-GPU AlexNet
+needs, with its gradient: each process contributes its half of a layer's maps and receives both
+halves. :class:`Traffic` counts what each exchange sends and how long it waits.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+__all__ = ["DistributedError", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "rank_and_world", "sum_of_ranks"]
+
+
+class DistributedError(RuntimeError):
+    """The processes could not start, meet or finish: the message says why and what to do."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now (the operating system picks it)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    except OSError as error:
+        raise DistributedError(f"no TCP port on 127.0.0.1 can be opened ({error}): the processes need one to meet; "
+                               "check that the loopback interface is up and not blocked.") from error
+
+
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes (0 and 1 outside a process group)."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def check_backend(backend: str, nproc: int) -> None:
+    """Refuse, in one sentence, a backend this machine cannot run with ``nproc`` processes.
+
+    >>> check_backend("gloo", 0)
+    Traceback (most recent call last):
+    ...
+    alexnet_lib.distributed.DistributedError: nproc=0: use a whole number of processes >= 1.
+    """
+    if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
+        raise DistributedError(f"nproc={nproc!r}: use a whole number of processes >= 1.")
+    if not dist.is_available() or not dist.is_backend_available(backend):
+        raise DistributedError(f"this PyTorch build has no {backend!r} backend: use 'gloo' on CPUs"
+                               + (" (nccl needs a CUDA build of PyTorch)." if backend == "nccl" else "."))
+    if backend == "nccl" and torch.cuda.device_count() < nproc:
+        raise DistributedError(f"nccl with {nproc} processes needs {nproc} CUDA GPUs; this machine has "
+                               f"{torch.cuda.device_count()}: use fewer processes or --device cpu (gloo).")
+
+
+@dataclass
+class Traffic:
+    """What the exchanges of this process sent, and how long it waited in them, by exchange name."""
+
+    sent: dict[str, int] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def add(self, name: str, nbytes: int, seconds: float) -> None:
+        self.sent[name] = self.sent.get(name, 0) + nbytes
+        self.seconds[name] = self.seconds.get(name, 0.0) + seconds
+
+    def clear(self) -> None:
+        self.sent.clear(), self.seconds.clear()
+
+    @property
+    def total_seconds(self) -> float:
+        return sum(self.seconds.values())
+
+
+TRAFFIC = Traffic()  # this process's record; each process has its own
+
+
+class _Exchange(torch.autograd.Function):
+    """Forward: all-gather the halves along ``dim``. Backward: send each half's gradient home and sum."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, dim: int, name: str) -> torch.Tensor:
+        rank, world = rank_and_world()
+        ctx.dim, ctx.rank, ctx.world, ctx.name = dim, rank, world, name
+        start = time.perf_counter()
+        parts = [torch.empty_like(x) for _ in range(world)]
+        dist.all_gather(parts, x.contiguous())
+        TRAFFIC.add(f"{name} forward", x.numel() * x.element_size() * (world - 1), time.perf_counter() - start)
+        return torch.cat(parts, dim)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        start = time.perf_counter()
+        # My copy of every process's half has a gradient here; the owner of each half needs them all.
+        pieces = torch.stack(grad.chunk(ctx.world, ctx.dim)).contiguous()
+        received = torch.empty_like(pieces)
+        dist.all_to_all_single(received, pieces)  # piece r goes to process r; I receive my half from each
+        mine = received.sum(0)
+        TRAFFIC.add(f"{ctx.name} backward", mine.numel() * mine.element_size() * (ctx.world - 1),
+                    time.perf_counter() - start)
+        return mine, None, None
+
+
+def exchange(x: torch.Tensor, dim: int = 1, name: str = "exchange") -> torch.Tensor:
+    """Every process's ``x`` side by side along ``dim`` (in rank order), with gradients flowing home.
+
+    Outside a process group (one process) it returns ``x`` itself. The backward pass sends each
+    process the gradients that the others computed for its half, and sums them: the exact
+    gradient, as if one process had held both halves.
+    """
+    if rank_and_world()[1] == 1:
+        return x
+    return _Exchange.apply(x, dim, name)
+
+
+def sum_of_ranks() -> float:
+    """A first worker for :func:`launch`: each process contributes its rank; ``all_reduce`` sums them."""
+    total = torch.tensor([float(dist.get_rank())])
+    dist.all_reduce(total)  # every process receives 0 + 1 + ... + (world size - 1)
+    return total.item()
+
+
+def _entry(rank: int, worker: Callable, nproc: int, port: int, backend: str, folder: str, args: tuple,
+           timeout_s: float) -> None:
+    """One process: meet the others, run ``worker(*args)``, save what it returns, leave the group."""
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // nproc))
+    if backend == "nccl":
+        torch.cuda.set_device(rank)
+    dist.init_process_group(backend, init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=nproc,
+                            timeout=timedelta(seconds=timeout_s))
+    try:
+        result = worker(*args)
+        torch.save(result, Path(folder) / f"rank{rank}.pt")
+    except BaseException as error:  # noted at once, with the time: the first error is the cause, the rest follow
+        (Path(folder) / f"rank{rank}.error").write_text(f"{time.time()!r}\n{type(error).__name__}: {error}")
+        raise
+    finally:
+        dist.destroy_process_group()
+
+
+def _last_line(error: BaseException) -> str:
+    """The last non-empty line of a child process's traceback: its error, in one line."""
+    text = getattr(error, "msg", None) or str(error)
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else type(error).__name__
+
+
+def _first_error(folder: str, rank: int, message: str) -> tuple[int, str]:
+    """The process that failed first and its error: when one fails, the others' exchanges fail after it."""
+    noted = []
+    for path in Path(folder).glob("rank*.error"):
+        when, text = path.read_text().split("\n", 1)
+        noted.append((float(when), int(path.stem.removeprefix("rank")), " ".join(text.split())))
+    return min(noted)[1:] if noted else (rank, message)
+
+
+def launch(worker: Callable, nproc: int, args: tuple = (), *, backend: str = "gloo", timeout_s: float = 120.0) -> list:
+    """Run ``worker(*args)`` in ``nproc`` new processes of one process group; return their results by rank.
+
+    ``worker`` must be a module-level function (the processes are *spawned*: each imports it
+    afresh); it may call collectives. Each collective times out after ``timeout_s`` seconds, and
+    the launch stops every process when it runs past ``3 * timeout_s`` in all. An error in any
+    process ends them all and raises :class:`DistributedError` with that process's message.
+    """
+    check_backend(backend, nproc)
+    port = free_port()
+    with tempfile.TemporaryDirectory(prefix="alexnet-dist-") as folder:
+        context = mp.start_processes(_entry, args=(worker, nproc, port, backend, folder, args, timeout_s),
+                                     nprocs=nproc, join=False, start_method="spawn")
+        deadline = time.monotonic() + 3 * timeout_s
+        try:
+            while not context.join(timeout=0.5):
+                if time.monotonic() > deadline:
+                    raise DistributedError(f"the {nproc} processes did not finish within {3 * timeout_s:.0f} s and "
+                                           "were stopped: a process may be waiting for another that failed.")
+        except mp.ProcessRaisedException as error:
+            rank, message = _first_error(folder, error.error_index, _last_line(error))
+            raise DistributedError(f"process {rank} of {nproc} failed: {message}") from None
+        except mp.ProcessExitedException as error:
+            raise DistributedError(f"process {error.error_index} of {nproc} ended with exit code "
+                                   f"{error.exit_code} (killed by the system? out of memory?).") from None
+        finally:
+            for process in context.processes:
+                if process.is_alive():
+                    process.kill()
+                process.join(5)
+        return [torch.load(Path(folder) / f"rank{r}.pt", weights_only=False) for r in range(nproc)]
