@@ -21,10 +21,12 @@ from .comparison import build_milestone, count_weight_layers, milestone_table
 from .config import PROFILES, resolve_profile
 from .data import FASHION_MNIST_SIDE
 from .diagrams import two_gpu_connections
+from .evaluation import topk_error
 from .glossary import GLOSSARY
 from .inspection import occlusion_sensitivity
 from .matching import first_difference
 from .memory import training_memory
+from .paper import CROP_SIDE, IMAGE_SIDE
 from .shapes import conv_output_size, pool_output_size
 from .tables import layer_table
 
@@ -211,6 +213,26 @@ def check_mac_ratio(answer: float | None, bigger: str = "alexnet_d2l", smaller: 
         return int(layer_table(model, model.input_size).iloc[-1]["macs"])
 
     check(answer, round(macs(bigger) / macs(smaller)), hint="divide the 'macs' of the two 'total' rows and round to a whole number.")
+
+
+def check_topk_error(answer: float | None, logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> None:
+    """Exercise 06: the top-``k`` error of ``logits`` (one row of scores per image) for the true ``labels``, a fraction.
+
+    >>> check_topk_error(0.5, torch.tensor([[1.0, 2.0], [2.0, 1.0]]), torch.tensor([1, 1]), k=1)
+    Right: 0.5.
+    """
+    check(answer, topk_error(torch.as_tensor(logits), torch.as_tensor(labels), k), tolerance=1e-3,
+          hint=f"is each image's true label among its {k} highest scores? Count the images where it is not; divide by all.")
+
+
+def check_patch_count(answer: int | None, image: int = IMAGE_SIDE.value, crop: int = CROP_SIDE.value) -> None:
+    """Exercise 06: how many different ``crop``×``crop`` patches, mirror images included, one ``image``×``image`` image gives.
+
+    >>> check_patch_count(2 * 33 * 33)
+    Right: 2,178.
+    """
+    check(answer, 2 * conv_output_size(image, crop, 1) ** 2,
+          hint="along each side a patch can start at 0, 1, ..., image - crop; and every patch has a mirror image.")
 
 
 def check_receptive_field(answer: int | None, model_name: str = "alexnet_cpu", layer: str = "features.conv2") -> None:

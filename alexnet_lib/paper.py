@@ -22,7 +22,7 @@ import pandas as pd
 __all__ = [
     "Fact", "Result", "RESULTS", "facts_table", "recipe_against_paper", "results_table",
     "OPTIMIZER", "BATCH_SIZE", "MOMENTUM", "WEIGHT_DECAY", "LEARNING_RATE", "LR_DIVISOR", "LR_REDUCTIONS", "EPOCHS",
-    "TRAINING_IMAGES", "TRAINING_DAYS", "GPUS", "WEIGHT_STD", "BIAS_ONE_LAYERS", "IMAGE_SIDE", "CROP_SIDE",
+    "TRAINING_IMAGES", "CLASSES", "FALL_2011", "TRAINING_DAYS", "GPUS", "WEIGHT_STD", "BIAS_ONE_LAYERS", "IMAGE_SIDE", "CROP_SIDE",
     "AUGMENTATION_FACTOR", "PCA_ALPHA_STD", "PCA_TOP1_GAIN", "TEST_PATCHES", "TOP_K",
 ]
 
@@ -39,6 +39,9 @@ class Fact(NamedTuple):
 
 # The data and the error rates (Section 2).
 TRAINING_IMAGES = Fact(1_200_000, "ILSVRC training images (roughly)", "Section 2")
+CLASSES = Fact(1000, "ILSVRC classes (categories)", "Section 2")
+FALL_2011 = Fact((15_000_000, 22_000), "images and categories of the ImageNet Fall 2011 release, used for pre-training",
+                 "Section 6")
 IMAGE_SIDE = Fact(256, "side of the images: shorter side rescaled to it, then the central square cut out", "Section 2")
 TOP_K = Fact(5, "labels a top-5 answer may name: wrong only if the true label is not among them", "Section 2")
 

@@ -9,7 +9,7 @@ from torch import nn
 
 from alexnet_lib import paper
 from alexnet_lib.augmentation import (
-    ColourPCA, TenCrop, colour_pca, pca_colour_augment, pca_colour_shift, show_colour_images, ten_crop,
+    TenCrop, colour_pca, pca_colour_augment, pca_colour_shift, show_colour_images, ten_crop,
 )
 from alexnet_lib.photos import load_sample_photo
 

@@ -12,6 +12,7 @@ from alexnet_lib import models, paper
 from alexnet_lib.alexnet import init_2012
 from alexnet_lib.evaluation import topk_error, topk_errors
 from alexnet_lib.recipes import recipe
+from alexnet_lib.shapes import conv_output_size
 from alexnet_lib.tables import layer_table
 from conftest import ROOT
 
@@ -134,3 +135,24 @@ def test_notebook_06_names_the_papers_measures():
     markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
     for words in ("top-5", "ILSVRC", "error rate", "Section 4.1", "Section 5"):
         assert words in markdown
+
+
+def test_notebook_06_states_the_papers_figures_as_paper_py_has_them():
+    """The figures 06's text states about the paper are alexnet_lib.paper's, and the patch count is computed."""
+    nb = nbformat.read(NOTEBOOK_06, as_version=4)
+    text = " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
+    stated = [
+        f"batches of {paper.BATCH_SIZE.value}", f"momentum {paper.MOMENTUM.value}",
+        f"weight decay {paper.WEIGHT_DECAY.value:g}", f"learning rate of {paper.LEARNING_RATE.value}",
+        f"about {paper.EPOCHS.value} epochs", f"N(0, {paper.WEIGHT_STD.value})",
+        f"standard deviation {paper.WEIGHT_STD.value}", f"standard deviation {paper.PCA_ALPHA_STD.value}",
+        "{}, {}, {}, {} and {} to 1".format(*paper.BIAS_ONE_LAYERS.value),
+        f"{paper.CROP_SIDE.value}×{paper.CROP_SIDE.value} patches of {paper.IMAGE_SIDE.value}×{paper.IMAGE_SIDE.value}",
+        f'"by a factor of {paper.AUGMENTATION_FACTOR.value}"',
+    ]
+    for words in stated:
+        assert words in text, words
+    positions = conv_output_size(paper.IMAGE_SIDE.value, paper.CROP_SIDE.value, 1)
+    assert f"{positions} × {positions} × 2 = {2 * positions ** 2:,}" in text
+    assert f"which is {positions - 1} × {positions - 1} × 2" in text and 2 * (positions - 1) ** 2 == paper.AUGMENTATION_FACTOR.value
+    assert paper.LR_DIVISOR.value == 10 and "divided by ten" in text
