@@ -143,7 +143,7 @@ class TenCrop(nn.Module):
 
 
 def show_colour_images(images: torch.Tensor | Sequence[torch.Tensor], titles: Sequence[str], ncols: int = 5,
-                       scale: float = 1.8) -> Figure:
+                       scale: float = 1.2) -> Figure:
     """RGB images ``(3, H, W)`` in a grid, their values clamped to [0, 1] and shown as they are (not rescaled).
 
     :func:`alexnet_lib.plots.show_images` stretches each image to its own range, which would
@@ -163,6 +163,6 @@ def show_colour_images(images: torch.Tensor | Sequence[torch.Tensor], titles: Se
         fig.delaxes(ax)
     for ax, image, title in zip(axes, images, titles):
         ax.imshow(to_numpy(image.clamp(0, 1).permute(1, 2, 0)))
-        ax.set_title(title, fontsize=8)
+        ax.set_title(title, fontsize=7)
         ax.set_axis_off()
     return fig
