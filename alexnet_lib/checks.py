@@ -306,6 +306,17 @@ def check_cross_gpu_layers(answer: str | None) -> None:
     check(answer, expected, hint="follow the red arrows in the diagram; the image itself goes to both GPUs.")
 
 
+def check_unshared_conv_params(answer: int | None, in_channels: int, out_channels: int, k: int, out_side: int) -> None:
+    """Exercise 05: parameters of a ``k``×``k`` layer that is local but not shared: each of its ``out_side``² positions has its own kernels.
+
+    >>> check_unshared_conv_params(105_705_600, in_channels=3, out_channels=96, k=11, out_side=55)  # conv1
+    Right: 105,705,600.
+    """
+    shared = sum(p.numel() for p in nn.Conv2d(in_channels, out_channels, k, device="meta").parameters())
+    check(answer, out_side * out_side * shared,
+          hint="every output position gets its own copy of all the kernels and biases: positions × the convolution's parameters.")
+
+
 def check_milestone_ratio(answer: float | None, column: str = "params", bigger: str = "vgg16", smaller: str = "googlenet") -> None:
     """Exercise 08: how many times ``bigger``'s ``column`` (params, macs, activations) exceeds ``smaller``'s (whole number).
 
