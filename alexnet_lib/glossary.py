@@ -93,7 +93,7 @@ GLOSSARY: list[Term] = [Term(*fields) for fields in [
     ("learning rate", "学习率", "",
      "the size of each gradient descent step"),
     ("momentum", "动量", "动量法",
-     "gradient descent that steps along a running average of past gradients (AlexNet: 0.9)"),
+     "gradient descent that steps along a decaying sum of past gradients, not the last one alone (AlexNet: 0.9)"),
     ("weight decay", "权重衰减", "",
      "a penalty on large weights, added to the loss (L2 regularisation)"),
     ("mini-batch", "小批量", "",
