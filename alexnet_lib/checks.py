@@ -17,11 +17,11 @@ from . import models
 from .activations import values_and_derivatives
 from .alexnet import local_response_norm_as_printed
 from .basics import model_name
-from .comparison import build_milestone, count_weight_layers, milestone_table
+from .comparison import build_milestone, count_weight_layers, milestone_table, torchvision_top1
 from .config import PROFILES, resolve_profile
 from .data import FASHION_MNIST_SIDE
 from .diagrams import two_gpu_connections
-from .glossary import GLOSSARY
+from .glossary import english_term
 from .inspection import occlusion_sensitivity
 from .matching import first_difference
 from .memory import training_memory
@@ -328,6 +328,17 @@ def check_milestone_ratio(answer: float | None, column: str = "params", bigger: 
     check(answer, expected, hint=f"divide the two models' '{column}' in the table and round to a whole number.")
 
 
+def check_recipe_gain(answer: float | None, name: str = "resnet50") -> None:
+    """Exercise 08: percentage points of top-1 that torchvision's V2 weights of ``name`` gain over its V1 weights.
+
+    >>> check_recipe_gain(4.7)
+    Right: 4.7.
+    """
+    expected = round(torchvision_top1(name, "IMAGENET1K_V2") - torchvision_top1(name, "IMAGENET1K_V1"), 1)
+    check(answer, expected, hint="subtract the two weights' acc@1 in their meta['_metrics'] and round to one decimal.",
+          tolerance=0.05)
+
+
 def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> None:
     """Exercise 08: how many convolution and fully connected layers milestone ``name`` has in all (every branch).
 
@@ -370,8 +381,8 @@ def check_english_term(answer: str | None, chinese: str = "汇聚层") -> None:
     >>> check_english_term("pooling layer", "汇聚层")
     Right: 'pooling layer'.
     """
-    matches = [english for english, usual, d2l, _ in GLOSSARY if chinese in (usual, d2l)]
-    if not matches:
-        raise ValueError(f"{chinese!r} is not in the glossary's Chinese columns.")
-    expected = matches[0].split(" (")[0]
+    try:
+        expected = english_term(chinese)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
     check(answer, expected, hint="find the term in the glossary's 中文 or d2l 中文版 column and read its English name.")
