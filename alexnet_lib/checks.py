@@ -155,7 +155,8 @@ def check_network(answer: nn.Module | None, reference: str | nn.Module, input_si
         return
     if difference is None:
         params = sum(p.numel() for p in answer.parameters())
-        print(f"Right: your network matches {model_name(reference)} layer for layer ({params:,} parameters).")
+        name = model_name(reference) if hasattr(reference, "model_name") else "the reference"
+        print(f"Right: your network matches {name} layer for layer ({params:,} parameters).")
     else:
         print(f"Not quite: {difference}")
 
