@@ -163,9 +163,13 @@ def value_text(value: object) -> str:
 
     >>> value_text(60965224), value_text((96, 55, 55)), value_text([384, 384, 256]), value_text(54.25), value_text(True)
     ('60,965,224', '96×55×55', '384, 384, 256', '54.25', 'yes')
+    >>> value_text(()), value_text("tanh")
+    ('none', 'tanh')
     """
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, (tuple, list)) and not value:
+        return "none"
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):

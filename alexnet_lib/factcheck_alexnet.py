@@ -220,8 +220,9 @@ def _shapes() -> tuple[list[Check], str]:
                "conv4": (384, 13, 13), "conv5": (256, 13, 13), "pool5": (256, 6, 6)}
     checks = [C(layer, shape, output_shape(A, layer)) for layer, shape in claimed.items()]
     checks.append(C("224 through 11×11, stride 4, no padding", 55, conv_output_size(224, 11, 4)))
-    return checks, (f"55 needs 227 pixels ({conv_output_size(227, 11, 4)}) or {cuda_convnet_padding(224)} zeros past the edge, "
-                    "as the paper's code added; the paper itself says 224")
+    return checks, (f"227 pixels give {conv_output_size(227, 11, 4)} without padding, and so do 224 with "
+                    f"{cuda_convnet_padding(224)} zeros past the right and bottom edges, as the paper's code added; "
+                    "the paper itself says 224")
 
 
 @_claim("003-params", "003", "parameters per layer: (kernel volume + 1) × kernels × 2, 'for the two GPUs'")
