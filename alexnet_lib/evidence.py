@@ -36,6 +36,7 @@ class Published:
 # What the papers say, where code cannot compute it. Section numbers are those of each paper.
 PUBLISHED: dict[str, Published] = {
     "alexnet_authors": Published("Krizhevsky, Sutskever, Hinton (University of Toronto)", "Krizhevsky et al. 2012, title page"),
+    "alexnet_title": Published("ImageNet Classification with Deep Convolutional Neural Networks", "Krizhevsky et al. 2012, title page"),
     "alexnet_venue": Published("NIPS 2012", "Krizhevsky et al. 2012, Advances in Neural Information Processing Systems 25"),
     "alexnet_top5_2012": Published(15.3, "Krizhevsky et al. 2012, Section 6 and Table 2 (ILSVRC-2012 test set, 7 CNNs)"),
     "runner_up_top5_2012": Published(26.2, "Krizhevsky et al. 2012, Section 6 (the second-best ILSVRC-2012 entry)"),

@@ -68,7 +68,7 @@ def doubled_parameter_table() -> pd.DataFrame:
     return table
 
 
-@_claim("000-input", "000", "input 224×224×3; output 1,000 class probabilities")
+@_claim("000-input", "000 004", "input 224×224×3; output 1,000 class probabilities")
 def _input() -> tuple[list[Check], str]:
     return [C("input", (3, 224, 224), get_model(A).input_size), C("outputs", 1000, output_shape(A, "fc8")[0])], ""
 

@@ -34,7 +34,7 @@ def _lrn_later() -> tuple[list[Check], str]:
     return [P("VGG found no gain from LRN", True, "lrn_no_gain")], f"BatchNorm came in {published('batchnorm').value}"
 
 
-@_claim("000-why-two", "000", "two GPUs because computers were slow in 2012")
+@_claim("000-why-two", "000 003", "two GPUs for speed: computers were too slow in 2012 (003: split for faster training)")
 def _why_two() -> tuple[list[Check], str]:
     return [P("the paper's reason", "speed", "two_gpu_reason"), P("two GPUs also trained faster", True, "two_gpu_faster")], \
         "memory was the limit; the memory section of notebook 05 computes it"
@@ -152,7 +152,7 @@ def _resnet() -> tuple[list[Check], str]:
 @_claim("001-lenet-year", "001", "the LeNet in its table (LeNet-5) is LeCun's network of 1989")
 def _lenet_year() -> tuple[list[Check], str]:
     year = MILESTONES["lenet5_1998"].year
-    return [C("LeNet-5's year", "1989", str(year), "LeCun, Bottou, Bengio and Haffner, Proc. IEEE"),
+    return [C("LeNet-5's year", "1989", str(year), f"comparison.MILESTONES: {MILESTONES['lenet5_1998'].authors} {year}"),
             P("LeCun's network of 1989", "LeNet-5", "lenet_1989")], ""
 
 
@@ -206,6 +206,23 @@ def _pooling() -> tuple[list[Check], str]:
          f"would need {without:,} parameters, on pool5's {pool5[1]}×{pool5[2]} it has {params(A, 'fc6'):,}")
 
 
+@_claim("001-pool-where", "001", "pooling layers sit between convolutional layers, and between fully connected layers")
+def _pool_where() -> tuple[list[Check], str]:
+    def between(name: str, kind: type[nn.Module]) -> bool:  # a pooling layer with a layer of ``kind`` on each side
+        layers = [m for m in get_model(name).modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.MaxPool2d))]
+        return any(isinstance(m, nn.MaxPool2d) and isinstance(a, kind) and isinstance(b, kind)
+                   for a, m, b in zip(layers, layers[1:], layers[2:]))
+    return [C("in AlexNet, between two convolutions", True, between(A, nn.Conv2d)),
+            C("in AlexNet or VGG-16, between two fully connected layers", True, between(A, nn.Linear) or between("vgg16", nn.Linear))], \
+        "pooling needs maps with height and width; a fully connected layer's output has neither"
+
+
+@_claim("001-one-by-one", "001", "a 1×1 convolution changes the number of channels and keeps the map size")
+def _one_by_one() -> tuple[list[Check], str]:
+    out = nn.Conv2d(256, 64, kernel_size=1)(torch.zeros(1, 256, 13, 13))
+    return [C("256×13×13 through 64 kernels of 1×1", (64, 13, 13), tuple(out.shape[1:]))], ""
+
+
 @_claim("001-conv-rule", "001", "a convolution has one output channel per kernel, and each kernel is as deep as its input")
 def _conv_rule() -> tuple[list[Check], str]:
     conv2 = get_model(A).features.conv2
@@ -240,6 +257,11 @@ def _shuffle() -> tuple[list[Check], str]:
         same = torch.allclose(fc(x), shuffled(x[:, order]), atol=1e-6)
     return [C("a layer with shuffled weights gives the same outputs on shuffled pixels", True, same)], \
         "so the best fully connected network is as good either way; a convolution's windows need neighbouring pixels"
+
+
+@_claim("000-title", "000", "the paper: 'ImageNet Classification with Deep Convolutional Neural Networks'")
+def _title() -> tuple[list[Check], str]:
+    return [P("title", "ImageNet Classification with Deep Convolutional Neural Networks", "alexnet_title")], ""
 
 
 @_claim("002-who", "002 003", "AlexNet: Krizhevsky, Sutskever and Hinton, University of Toronto, NIPS 2012")
