@@ -202,6 +202,13 @@ def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:
     """One row per claim: its key, posts, text, verdict, how it was checked, the evidence and a note.
 
     Every claim's ``evidence()`` runs here; ``checks`` keeps the :class:`Check` objects.
+
+    >>> claims = ClaimList()
+    >>> @claims.claim("k", "003", "conv1 has 96 kernels of 11×11")
+    ... def _k() -> tuple[list[Check], str]:
+    ...     return [Check("kernels", 96, 96), Check("kernel side", 11, 11)], "Section 3.5"
+    >>> claims_table(claims)[["posts", "verdict", "how", "evidence"]].values.tolist()
+    [['003', 'right', 'computed', '✓ kernels: 96; ✓ kernel side: 11']]
     """
     rows = []
     for claim in claims:
@@ -215,7 +222,18 @@ def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:
 
 
 def format_claims(table: pd.DataFrame, width: int = 100) -> str:
-    """The table as text to read: one block per claim, ``claim  VERDICT`` then its evidence and note, wrapped."""
+    """The table as text to read: one block per claim, ``claim  VERDICT`` then its evidence and note, wrapped.
+
+    >>> claims = ClaimList()
+    >>> @claims.claim("k", "003", "conv1 has 96 kernels")
+    ... def _k() -> tuple[list[Check], str]:
+    ...     return [Check.against("LRN's name", "Local Responsible Normalization", "lrn_name")], ""
+    >>> print(format_claims(claims_table(claims), width=72))
+     1. [003] conv1 has 96 kernels                                     WRONG
+        evidence (published): ✗ LRN's name: claimed Local Responsible
+          Normalization, found Local Response Normalization [Krizhevsky et al.
+          2012, Section 3.3]
+    """
     lines = []
     for number, row in enumerate(table.itertuples(), 1):
         head = f"{number:2d}. [{row.posts}] {row.claim}"

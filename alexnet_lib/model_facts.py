@@ -68,20 +68,36 @@ def layer_rows(name: str) -> pd.DataFrame:
 def _full_name(name: str, layer: str) -> str:
     """The layer table's name of ``layer``: ``conv1`` -> ``features.conv1``; in the two towers, GPU 0's."""
     if layer.startswith("fc"):
-        return f"classifier.{layer}"
-    if name == TWO_TOWER:
-        stage = 1 if layer in ("conv1", "pool1", "conv2", "pool2") else 2
-        return f"features.gpu0.stage{stage}.{layer}"
-    return f"features.{layer}"
+        full = f"classifier.{layer}"
+    elif name == TWO_TOWER:
+        full = f"features.gpu0.stage{1 if layer in ('conv1', 'pool1', 'conv2', 'pool2') else 2}.{layer}"
+    else:
+        full = f"features.{layer}"
+    if full not in layer_rows(name).index:
+        known = [n.split(".")[-1] for n in layer_rows(name).index if n.startswith(("features.", "classifier."))]
+        raise ValueError(f"{name} has no layer {layer!r}; name one of {', '.join(dict.fromkeys(known))}.")
+    return full
 
 
 def output_shape(name: str, layer: str) -> tuple[int, ...]:
-    """The output shape of ``layer`` of model ``name`` for one image, ``(C, H, W)`` or ``(units,)``."""
+    """The output shape of ``layer`` of model ``name`` for one image, ``(C, H, W)`` or ``(units,)``.
+
+    >>> output_shape("alexnet_2012", "pool5"), output_shape("alexnet_2012", "fc6")
+    ((256, 6, 6), (4096,))
+    >>> output_shape("alexnet_2012", "conv9")
+    Traceback (most recent call last):
+    ...
+    ValueError: alexnet_2012 has no layer 'conv9'; name one of pad1, conv1, relu1, norm1, pool1, conv2, relu2, norm2, pool2, conv3, relu3, conv4, relu4, conv5, relu5, pool5, fc6, relu6, drop6, fc7, relu7, drop7, fc8.
+    """
     return tuple(int(v) for v in layer_rows(name).loc[_full_name(name, layer), "output_shape"])
 
 
 def params(name: str, layer: str) -> int:
-    """The parameters (weights and biases) of ``layer`` of model ``name``."""
+    """The parameters (weights and biases) of ``layer`` of model ``name``.
+
+    >>> params("alexnet_2012", "conv2"), params("alexnet", "conv2")  # two groups of 48-deep kernels, or 96-deep
+    (307456, 614656)
+    """
     return int(layer_rows(name).loc[_full_name(name, layer), "params"])
 
 
@@ -134,7 +150,11 @@ def count_modules(name: str, kind: type[nn.Module]) -> int:
 
 
 def conv_widths(name: str) -> tuple[int, ...]:
-    """The number of kernels of each convolution of model ``name``, in order."""
+    """The number of kernels of each convolution of model ``name``, in order.
+
+    >>> conv_widths("torchvision_alexnet"), conv_widths("zfnet_2013")
+    ((64, 192, 384, 256, 256), (96, 256, 384, 384, 256))
+    """
     return tuple(m.out_channels for m in get_model(name).modules() if isinstance(m, nn.Conv2d))
 
 
