@@ -12,12 +12,13 @@ LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test notebooks gpu-check profile-check references colab-cells lock bench clean
+.PHONY: help setup lab test notebooks student gpu-check profile-check references colab-cells lock bench clean
 
 help:
 	@echo "make lab          set up and start JupyterLab on notebooks/"
 	@echo "make test         set up and run unit tests + nbval on every notebook (ci profile)"
 	@echo "make notebooks    re-execute every notebook in place under the ci profile (before committing)"
+	@echo "make student      the notebooks without solutions in build/student/, and the answer key (teacher only)"
 	@echo "make gpu-check    on a CUDA machine: every notebook under the gpu profile (times, accuracies), then the unit tests"
 	@echo "make profile-check PROFILE=cpu   the same for another profile"
 	@echo "make references   re-train the reference runs (cpu profile) committed in alexnet_lib/reference/"
@@ -45,6 +46,9 @@ test: $(STAMP)
 
 notebooks: $(STAMP)
 	ALEXNET_PROFILE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
+
+student: $(STAMP)
+	$(BIN)/python tools/student_notebooks.py
 
 gpu-check: $(STAMP)
 	$(BIN)/python tools/profile_check.py --profile gpu

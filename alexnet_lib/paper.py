@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 import pandas as pd
 
 __all__ = [
-    "Fact", "Result", "RESULTS", "facts_table", "recipe_against_paper", "results_table",
+    "Fact", "Result", "RESULTS", "facts_table", "recipe_against_paper", "result", "results_table",
     "OPTIMIZER", "BATCH_SIZE", "MOMENTUM", "WEIGHT_DECAY", "LEARNING_RATE", "LR_DIVISOR", "LR_REDUCTIONS", "EPOCHS",
     "TRAINING_IMAGES", "CLASSES", "FALL_2011", "TRAINING_DAYS", "GPUS", "WEIGHT_STD", "BIAS_ONE_LAYERS", "IMAGE_SIDE", "CROP_SIDE",
     "AUGMENTATION_FACTOR", "PCA_ALPHA_STD", "PCA_TOP1_GAIN", "TEST_PATCHES", "TOP_K",
@@ -98,6 +98,19 @@ RESULTS: tuple[Result, ...] = (
     Result("7 CNNs* (5 CNNs + 2 pre-trained)", "ILSVRC-2012", "validation", 36.7, 15.4, "Table 2"),
     Result("7 CNNs* (5 CNNs + 2 pre-trained)", "ILSVRC-2012", "test", None, 15.3, "Table 2"),
 )
+
+
+def result(model: str, data: str, split: str) -> Result:
+    """The row of :data:`RESULTS` for ``model`` on ``data``'s ``split``; an unknown one gets the list of rows.
+
+    >>> result("7 CNNs* (5 CNNs + 2 pre-trained)", "ILSVRC-2012", "test").top5
+    15.3
+    """
+    for row in RESULTS:
+        if (row.model, row.data, row.split) == (model, data, split):
+            return row
+    known = "; ".join(f"{r.model} / {r.data} / {r.split}" for r in RESULTS)
+    raise KeyError(f"the paper reports no {model!r} on {data} {split}; its rows are: {known}.")
 
 
 def results_table() -> pd.DataFrame:
