@@ -22,7 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .basics import seeded
 from .convnet import ConvNet, check_input, check_positive
+from .paper import BIAS_ONE_LAYERS, WEIGHT_STD
 
 __all__ = [
     "conv3_to_relu5",
@@ -34,15 +36,13 @@ __all__ = [
     "alexnet_classifier",
     "check_alexnet_arguments",
     "cuda_convnet_padding",
+    "init_2012",
     "local_response_norm_as_printed",
     "two_tower_state_dict",
 ]
 
 # Section 3.3: k = 2, n = 5, alpha = 1e-4, beta = 0.75.
 LRN_K, LRN_SIZE, LRN_ALPHA, LRN_BETA = 2.0, 5, 1e-4, 0.75
-
-# Section 5: biases 1 in conv2, conv4, conv5 and the fully connected hidden layers (fc6, fc7).
-_BIAS_ONE = {"conv2", "conv4", "conv5", "fc6", "fc7"}
 
 
 def local_response_norm_as_printed(
@@ -176,12 +176,31 @@ def conv3_to_relu5(widths: tuple[int, int, int] = (384, 384, 256), groups: int =
     ]
 
 
-def _init_2012(model: nn.Module) -> None:
-    """Section 5: weights N(0, 0.01); biases 1 in conv2, conv4, conv5, fc6 and fc7, 0 in the rest."""
-    for name, layer in model.named_modules():
-        if isinstance(layer, (nn.Conv2d, nn.Linear)):
-            nn.init.normal_(layer.weight, mean=0.0, std=0.01)
-            nn.init.constant_(layer.bias, 1.0 if name.rsplit(".", 1)[-1] in _BIAS_ONE else 0.0)
+def init_2012(model: nn.Module, seed: int | None = None) -> nn.Module:
+    """The paper's initialisation (Section 5), in place: every weight from N(0, 0.01); biases 1 or 0.
+
+    The biases of conv2, conv4, conv5 and the fully connected hidden layers (fc6, fc7) start
+    at 1, "providing the ReLUs with positive inputs" early in training; every other bias at 0.
+    The layers are found by the last part of their names (``features.conv2``,
+    ``features.gpu0.stage1.conv2``), as :class:`AlexNet2012` and its two-tower form name them.
+    ``seed`` draws the same weights every time (``None``: PyTorch's global generator).
+    Returns ``model``.
+
+    >>> model = init_2012(nn.Sequential(OrderedDict(conv1=nn.Conv2d(3, 8, 3), conv2=nn.Conv2d(8, 8, 3))), seed=0)
+    >>> model.conv1.bias.unique().tolist(), model.conv2.bias.unique().tolist()
+    ([0.0], [1.0])
+    """
+    layers = [(name.rsplit(".", 1)[-1], layer) for name, layer in model.named_modules()
+              if isinstance(layer, (nn.Conv2d, nn.Linear))]
+    if not any(name in BIAS_ONE_LAYERS.value for name, _ in layers):
+        raise ValueError(f"init_2012 finds layers by the paper's names ({', '.join(BIAS_ONE_LAYERS.value)}) and "
+                         f"{type(model).__name__} has none of them: name its layers as AlexNet2012 does.")
+    with seeded(seed), torch.no_grad():
+        for name, layer in layers:
+            layer.weight.normal_(0.0, WEIGHT_STD.value)
+            if layer.bias is not None:
+                layer.bias.fill_(1.0 if name in BIAS_ONE_LAYERS.value else 0.0)
+    return model
 
 
 def check_alexnet_arguments(model_name: str, num_classes: int, input_size: int, dropout: float | None = None) -> None:
@@ -252,7 +271,7 @@ class AlexNet2012(ConvNet):
         )
         self.avgpool = nn.Identity()  # the paper has no pooling between pool5 and fc6
         self.classifier = alexnet_classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
-        _init_2012(self)
+        init_2012(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
@@ -318,7 +337,7 @@ class AlexNet2012TwoTower(ConvNet):
         self.features = TwoTowerFeatures(input_size)
         self.avgpool = nn.Identity()
         self.classifier = alexnet_classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
-        _init_2012(self)
+        init_2012(self)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(self, x)  # a wrong shape gets a message that names the smallest valid input

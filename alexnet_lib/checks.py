@@ -17,14 +17,16 @@ from . import models
 from .activations import values_and_derivatives
 from .alexnet import local_response_norm_as_printed
 from .basics import model_name
-from .comparison import build_milestone, count_weight_layers, milestone_table
+from .comparison import build_milestone, count_weight_layers, milestone_table, torchvision_top1
 from .config import PROFILES, resolve_profile
 from .data import FASHION_MNIST_SIDE
 from .diagrams import two_gpu_connections
-from .glossary import GLOSSARY
+from .evaluation import topk_error
+from .glossary import english_term
 from .inspection import occlusion_sensitivity
 from .matching import first_difference
 from .memory import training_memory
+from .paper import CROP_SIDE, IMAGE_SIDE
 from .shapes import conv_output_size, pool_output_size
 from .tables import layer_table
 
@@ -155,7 +157,8 @@ def check_network(answer: nn.Module | None, reference: str | nn.Module, input_si
         return
     if difference is None:
         params = sum(p.numel() for p in answer.parameters())
-        print(f"Right: your network matches {model_name(reference)} layer for layer ({params:,} parameters).")
+        name = model_name(reference) if hasattr(reference, "model_name") else "the reference"
+        print(f"Right: your network matches {name} layer for layer ({params:,} parameters).")
     else:
         print(f"Not quite: {difference}")
 
@@ -211,6 +214,26 @@ def check_mac_ratio(answer: float | None, bigger: str = "alexnet_d2l", smaller: 
         return int(layer_table(model, model.input_size).iloc[-1]["macs"])
 
     check(answer, round(macs(bigger) / macs(smaller)), hint="divide the 'macs' of the two 'total' rows and round to a whole number.")
+
+
+def check_topk_error(answer: float | None, logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> None:
+    """Exercise 06: the top-``k`` error of ``logits`` (one row of scores per image) for the true ``labels``, a fraction.
+
+    >>> check_topk_error(0.5, torch.tensor([[1.0, 2.0], [2.0, 1.0]]), torch.tensor([1, 1]), k=1)
+    Right: 0.5.
+    """
+    check(answer, topk_error(torch.as_tensor(logits), torch.as_tensor(labels), k), tolerance=1e-3,
+          hint=f"is each image's true label among its {k} highest scores? Count the images where it is not; divide by all.")
+
+
+def check_patch_count(answer: int | None, image: int = IMAGE_SIDE.value, crop: int = CROP_SIDE.value) -> None:
+    """Exercise 06: how many different ``crop``×``crop`` patches, mirror images included, one ``image``×``image`` image gives.
+
+    >>> check_patch_count(2 * 33 * 33)
+    Right: 2,178.
+    """
+    check(answer, 2 * conv_output_size(image, crop, 1) ** 2,
+          hint="along each side a patch can start at 0, 1, ..., image - crop; and every patch has a mirror image.")
 
 
 def check_receptive_field(answer: int | None, model_name: str = "alexnet_cpu", layer: str = "features.conv2") -> None:
@@ -306,6 +329,17 @@ def check_cross_gpu_layers(answer: str | None) -> None:
     check(answer, expected, hint="follow the red arrows in the diagram; the image itself goes to both GPUs.")
 
 
+def check_unshared_conv_params(answer: int | None, in_channels: int, out_channels: int, k: int, out_side: int) -> None:
+    """Exercise 05: parameters of a ``k``×``k`` layer that is local but not shared: each of its ``out_side``² positions has its own kernels.
+
+    >>> check_unshared_conv_params(105_705_600, in_channels=3, out_channels=96, k=11, out_side=55)  # conv1
+    Right: 105,705,600.
+    """
+    shared = sum(p.numel() for p in nn.Conv2d(in_channels, out_channels, k, device="meta").parameters())
+    check(answer, out_side * out_side * shared,
+          hint="every output position gets its own copy of all the kernels and biases: positions × the convolution's parameters.")
+
+
 def check_milestone_ratio(answer: float | None, column: str = "params", bigger: str = "vgg16", smaller: str = "googlenet") -> None:
     """Exercise 08: how many times ``bigger``'s ``column`` (params, macs, activations) exceeds ``smaller``'s (whole number).
 
@@ -315,6 +349,17 @@ def check_milestone_ratio(answer: float | None, column: str = "params", bigger: 
     table = milestone_table([bigger, smaller])
     expected = round(int(table.loc[bigger, column]) / int(table.loc[smaller, column]))
     check(answer, expected, hint=f"divide the two models' '{column}' in the table and round to a whole number.")
+
+
+def check_recipe_gain(answer: float | None, name: str = "resnet50") -> None:
+    """Exercise 08: percentage points of top-1 that torchvision's V2 weights of ``name`` gain over its V1 weights.
+
+    >>> check_recipe_gain(4.7)
+    Right: 4.7.
+    """
+    expected = round(torchvision_top1(name, "IMAGENET1K_V2") - torchvision_top1(name, "IMAGENET1K_V1"), 1)
+    check(answer, expected, hint="subtract the two weights' acc@1 in their meta['_metrics'] and round to one decimal.",
+          tolerance=0.05)
 
 
 def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> None:
@@ -359,8 +404,8 @@ def check_english_term(answer: str | None, chinese: str = "汇聚层") -> None:
     >>> check_english_term("pooling layer", "汇聚层")
     Right: 'pooling layer'.
     """
-    matches = [english for english, usual, d2l, _ in GLOSSARY if chinese in (usual, d2l)]
-    if not matches:
-        raise ValueError(f"{chinese!r} is not in the glossary's Chinese columns.")
-    expected = matches[0].split(" (")[0]
+    try:
+        expected = english_term(chinese)
+    except KeyError as error:
+        raise ValueError(error.args[0]) from None
     check(answer, expected, hint="find the term in the glossary's 中文 or d2l 中文版 column and read its English name.")

@@ -56,6 +56,7 @@ class Milestone:
     torchvision_name: str | None = None  # whose weights' metadata gives an ImageNet accuracy
 
 
+# year: the first public release; ZFNet's arXiv:1311.2901 (Nov 2013, ECCV 2014), as VGG's and ResNet's arXiv.
 MILESTONES: dict[str, Milestone] = {
     "lenet5_1998": Milestone("LeNet-5", 1998, "LeCun, Bottou, Bengio, Haffner", "alexnet_lib",
                              "convolution + subsampling, trained end to end by backpropagation"),
@@ -153,20 +154,25 @@ def build_milestone(name: str, device: str | torch.device = "meta") -> nn.Module
         return get_model(name, weights=None, **_TORCHVISION_KWARGS.get(name, {}))
 
 
-def torchvision_top1(name: str) -> float | None:
-    """ImageNet top-1 accuracy (%) of torchvision's default weights for milestone ``name``, from their metadata.
+def torchvision_top1(name: str, weights: str = "IMAGENET1K_V1") -> float | None:
+    """ImageNet top-1 accuracy (%) of torchvision's ``weights`` for milestone ``name``, from their metadata.
 
     No download: the number is stored in torchvision's code. None where torchvision has no weights.
+    V1 by default, like with like: every milestone has V1 weights, trained by simple recipes
+    close to the papers'; ResNet-50's default, V2, comes from torchvision's 2021 recipe.
 
-    >>> torchvision_top1("resnet18"), torchvision_top1("zfnet_2013")
-    (69.758, None)
+    >>> torchvision_top1("resnet50"), torchvision_top1("resnet50", "IMAGENET1K_V2"), torchvision_top1("zfnet_2013")
+    (76.13, 80.858, None)
     """
     tv_name = MILESTONES[name].torchvision_name if name in MILESTONES else None
     if tv_name is None:
         return None
     from torchvision.models import get_model_weights  # deferred: importing torchvision takes seconds
 
-    return float(get_model_weights(tv_name).DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"])
+    known = get_model_weights(tv_name).__members__
+    if weights not in known:
+        raise ValueError(f"torchvision has no weights {weights!r} for {tv_name}; choose one of {', '.join(known)}.")
+    return float(known[weights].meta["_metrics"]["ImageNet-1K"]["acc@1"])
 
 
 # LeNet-5's partially connected C3 and its RBF output layer have weights too.
@@ -245,7 +251,7 @@ def milestone_table(names: Sequence[str], built: Mapping[str, nn.Module] | None 
     ``built`` maps names to models to use instead of building them (a model trained here, with
     its recipe's input size); the others are built on the meta device by :func:`build_milestone`.
     Models run at their ``input_size`` attribute, else at 3×224×224. ``imagenet_top1`` is the
-    accuracy (%) torchvision reports for its weights (None: no weights in torchvision).
+    accuracy (%) torchvision reports for its V1 weights (None: no weights in torchvision).
 
     >>> table = milestone_table(["lenet5_1998", "alexnet_2012"])
     >>> table[["year", "depth", "params"]]

@@ -101,7 +101,9 @@ def two_gpu_connections(model: nn.Module | None = None) -> pd.DataFrame:
     One row per convolution or fully connected layer: ``layer``, ``per_gpu`` (output shape of
     one GPU's half, ``C×H×W`` or units) and ``reads`` (``'own GPU'`` for a convolution in
     2 groups, ``'both GPUs'`` otherwise; conv1 reads the image, which both GPUs hold). The
-    model is built on the meta device when none is given, so this takes no memory.
+    model is built on the meta device when none is given, so this takes no memory. Every layer
+    is shown halved, fc8 included: that fc8 was split is an assumption, since the paper says only
+    that half of the kernels or neurons were on each GPU (Section 3.2).
 
     >>> two_gpu_connections()[["layer", "per_gpu", "reads"]].head(3).to_string(index=False)
     'layer   per_gpu     reads\\nconv1  48×55×55     image\\nconv2 128×27×27   own GPU\\nconv3 192×13×13 both GPUs'
@@ -159,7 +161,8 @@ def draw_two_gpu_network(model: nn.Module | None = None) -> Figure:
                                    facecolor="0.92" if layer == "image" else ("tab:blue" if gpu == 0 else "tab:orange"),
                                    alpha=1 if layer == "image" else 0.25, edgecolor="0.3"))
             ax.text(x * gap, cy + 0.08, layer, ha="center", va="center", fontsize=9, fontweight="bold")
-            ax.text(x * gap, cy - 0.12, per_gpu, ha="center", va="center", fontsize=7.5)
+            assumed = "*" if x == len(columns) - 1 else ""  # the last layer's split: see the footnote
+            ax.text(x * gap, cy - 0.12, per_gpu + assumed, ha="center", va="center", fontsize=7.5)
     for x, (layer, _, reads) in enumerate(columns[1:], start=1):
         x0, x1 = (x - 1) * gap + width / 2, x * gap - width / 2
         for gpu, y in rows_y.items():
@@ -175,6 +178,6 @@ def draw_two_gpu_network(model: nn.Module | None = None) -> Figure:
     ax.axis("off")
     ax.set_title("AlexNet 2012 on two GPUs: red arrows cross between the GPUs")
     fig.text(0.5, 0.02, "each box: one GPU's half of the layer's output (maps × height × width, or units); "
-             "the image goes to both GPUs", 
+             f"the image goes to both GPUs; *{columns[-1][0]} in halves is assumed: the paper does not say how it was split",
              ha="center", fontsize=8)
     return fig

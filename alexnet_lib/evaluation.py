@@ -16,7 +16,9 @@ from torch import nn
 
 from .precision import Precision, choose_precision, sync, to_device
 
-__all__ = ["confusion_matrix", "evaluate", "most_confused", "outputs", "predict", "run_eval", "split_data"]
+__all__ = [
+    "confusion_matrix", "evaluate", "most_confused", "outputs", "predict", "run_eval", "split_data", "topk_error", "topk_errors",
+]
 
 
 def split_data(data) -> tuple[Iterable, Iterable | None]:
@@ -123,6 +125,57 @@ def predict(
     if not true:
         return torch.empty(0, dtype=torch.int64), torch.empty(0, dtype=torch.int64)
     return torch.cat(predicted), torch.cat(true)
+
+
+def topk_error(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> float:
+    """The fraction of images whose true label is not among the ``k`` classes with the highest scores.
+
+    Top-1 error is ``1 - accuracy``; top-5 error is ImageNet's second measure (Section 2 of the
+    2012 paper): an answer counts as right when the true label is among the five classes the
+    model ranks highest. ``logits`` ``(N, classes)`` may be scores or probabilities: only their
+    order counts.
+
+    >>> logits = torch.tensor([[0.1, 2.0, 0.3], [1.0, 0.2, 0.5]])  # image 0 ranks 1, 2, 0; image 1 ranks 0, 2, 1
+    >>> labels = torch.tensor([2, 1])
+    >>> topk_error(logits, labels, k=1), topk_error(logits, labels, k=2), topk_error(logits, labels, k=3)
+    (1.0, 0.5, 0.0)
+    """
+    if logits.dim() != 2 or labels.shape != logits.shape[:1]:
+        raise ValueError(f"logits should be (N, classes) and labels (N,); got {tuple(logits.shape)} and {tuple(labels.shape)}.")
+    if not isinstance(k, int) or not 1 <= k <= logits.shape[1]:
+        raise ValueError(f"k={k!r} should be a whole number from 1 to the number of classes, {logits.shape[1]}.")
+    if len(labels) == 0:
+        return math.nan
+    top = logits.topk(k, dim=1).indices  # (N, k): the k best classes of each image
+    hit = (top == labels[:, None].to(top.device)).any(dim=1)
+    return 1.0 - hit.float().mean().item()
+
+
+def topk_errors(
+    model: nn.Module,
+    loader: Iterable,
+    ks: tuple[int, ...] = (1, 5),
+    *,
+    device: str | torch.device | None = None,
+    amp: bool | str = "auto",
+    max_batches: int | None = None,
+) -> dict[int, float]:
+    """Top-k error of ``model`` on every image of ``loader``, for each ``k`` in ``ks`` (:func:`topk_error`).
+
+    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 6))
+    >>> errors = topk_errors(model, [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 5]))], ks=(1, 6), amp=False)
+    >>> sorted(errors), errors[6]
+    ([1, 6], 0.0)
+    """
+    if device is None:
+        device = next(model.parameters()).device
+    precision = choose_precision(device, amp, channels_last=False)
+    missed, seen = dict.fromkeys(ks, 0.0), 0
+    for out, y in outputs(model, loader, precision, max_batches):
+        for k in ks:
+            missed[k] += topk_error(out.float(), y, k) * len(y)
+        seen += len(y)
+    return {k: missed[k] / seen if seen else math.nan for k in ks}
 
 
 def confusion_matrix(

@@ -1,74 +1,136 @@
 """The course's key terms in English and Chinese, with a one-line definition each.
 
-``chinese`` is the usual Chinese term; ``d2l_zh`` is the term of the Chinese edition of Dive
-into Deep Learning (《动手学深度学习》) where it differs, so that a student reading both
-finds the same idea under both names.
+``chinese`` lists the usual Chinese terms, synonyms separated by `` / ``, a note in
+parentheses after a term (``Dropout (kept in English) / 随机失活``). ``d2l_zh`` is the term of
+the second Chinese edition of Dive into Deep Learning (《动手学深度学习》第二版) where it
+differs, so that a student reading both finds the same idea under both names; for dropout it
+gives the first edition's term too, labelled. :func:`terms_in` splits a column into its terms.
 """
 
 from __future__ import annotations
 
+import re
+from typing import NamedTuple
+
 import pandas as pd
 
-__all__ = ["GLOSSARY", "Term", "glossary_table", "chinese_term"]
+__all__ = ["GLOSSARY", "Term", "chinese_term", "english_term", "glossary_table", "terms_in"]
 
-Term = tuple[str, str, str, str]  # english, chinese, d2l_zh ("" when the same), definition
 
-GLOSSARY: list[Term] = [
+class Term(NamedTuple):
+    """One glossary entry: the English term, the usual Chinese terms, d2l-zh's where it differs, a definition."""
+
+    english: str
+    chinese: str
+    d2l_zh: str  # "" when d2l-zh says the same
+    definition: str
+
+
+GLOSSARY: list[Term] = [Term(*fields) for fields in [
+    # convolutions and their arithmetic
     ("convolutional layer", "卷积层", "",
      "slides small learned kernels over the input; each kernel makes one feature map"),
-    ("kernel (filter)", "卷积核", "",
+    ("kernel (filter)", "卷积核 / 滤波器", "",
      "the small grid of weights a convolution slides over its input"),
     ("channel", "通道", "",
      "one of the stacked 2-D maps of an image or a layer's output (RGB has 3)"),
     ("feature map", "特征图", "特征映射",
      "the 2-D output of one kernel: where in the image its pattern occurs"),
-    ("stride", "步幅", "",
+    ("stride", "步幅 / 步长", "",
      "how many pixels a kernel or pooling window moves between two outputs"),
     ("padding", "填充", "",
      "extra pixels (usually zeros) around the input, to control the output size"),
     ("receptive field", "感受野", "",
      "the input pixels that one output value depends on"),
+    ("local connectivity", "局部连接", "",
+     "each output of a convolution depends only on a small window of the input, not on all of it"),
+    ("weight sharing", "权值共享 / 权重共享", "",
+     "a convolution uses the same kernel at every position, so its weights do not grow with the image"),
+    ("grouped convolution", "分组卷积", "",
+     "splits the channels into groups, each output group reading only its own input group "
+     "(AlexNet's two GPUs: groups=2 in conv2, conv4 and conv5)"),
+    ("downsampling (subsampling)", "下采样 / 子采样", "",
+     "shrinking a map's height and width, by a stride above 1 or by pooling"),
+    # pooling and normalisation
     ("pooling layer", "池化层", "汇聚层",
      "summarises each small window by its maximum or average, shrinking the maps"),
     ("max pooling", "最大池化", "最大汇聚",
      "pooling that keeps the largest value of each window"),
+    ("average pooling", "平均池化", "平均汇聚",
+     "pooling that keeps the mean of each window"),
+    ("overlapping pooling", "重叠池化", "",
+     "pooling whose stride is smaller than its window, so neighbouring windows share inputs "
+     "(AlexNet: 3×3 windows, stride 2)"),
+    ("global average pooling", "全局平均池化", "全局平均汇聚",
+     "averages each whole feature map to one value per channel, instead of large fully connected layers"),
+    ("local response normalization (LRN)", "局部响应归一化", "",
+     "AlexNet's division of each activation by the activity of neighbouring channels"),
+    ("batch normalization (BN)", "批量归一化 / 批归一化 (BN)", "批量规范化",
+     "normalises each channel over the mini-batch, then rescales it with learned values"),
+    # layers and activations
     ("fully connected layer", "全连接层", "",
      "every output is a weighted sum of every input (nn.Linear)"),
     ("activation function", "激活函数", "",
      "the nonlinearity applied after a layer (sigmoid, tanh, ReLU)"),
+    ("sigmoid function", "sigmoid 函数 / S 型函数", "",
+     "1 / (1 + exp(-x)): squashes any input into (0, 1); its slope is at most 0.25"),
+    ("hyperbolic tangent (tanh)", "双曲正切 (tanh) / tanh 函数", "",
+     "squashes any input into (-1, 1); tanh(x) = 2·sigmoid(2x) - 1, its slope at most 1"),
     ("rectified linear unit (ReLU)", "修正线性单元", "",
      "max(0, x): slope 1 for positive inputs, so gradients do not shrink"),
     ("vanishing gradient", "梯度消失", "",
      "gradients shrinking layer by layer on the way back, so early layers barely learn"),
-    ("local response normalization (LRN)", "局部响应归一化", "",
-     "AlexNet's division of each activation by the activity of neighbouring channels"),
-    ("batch normalization", "批量归一化", "批量规范化",
-     "normalises each channel over the mini-batch, then rescales it with learned values"),
-    ("dropout", "丢弃法", "暂退法",
-     "randomly zeroes units during training so that no unit can rely on another"),
-    ("data augmentation", "数据增强", "图像增广",
-     "training on randomly changed copies of the images (crops, flips, colour)"),
-    ("overfitting", "过拟合", "",
-     "fitting the training data much better than unseen data"),
-    ("weight decay", "权重衰减", "",
-     "a penalty on large weights, added to the loss (L2 regularisation)"),
-    ("learning rate", "学习率", "",
-     "the size of each gradient descent step"),
-    ("mini-batch", "小批量", "",
-     "the few examples whose average gradient makes one training step"),
-    ("epoch", "轮次", "迭代周期",
-     "one pass over all the training data"),
+    ("residual connection", "残差连接", "",
+     "adds a block's input to its output, so very deep networks still train (ResNet)"),
     ("softmax", "softmax 函数", "",
      "turns a vector of scores into probabilities that sum to 1"),
+    # training
+    ("weight initialization", "权重初始化", "",
+     "the random values weights start from; their scale decides whether signals keep their size "
+     "through many layers (AlexNet: zero-mean Gaussian, standard deviation 0.01)"),
     ("cross-entropy loss", "交叉熵损失", "",
      "minus the log of the probability the model gives the true class"),
+    ("learning rate", "学习率", "",
+     "the size of each gradient descent step"),
+    ("momentum", "动量", "动量法",
+     "gradient descent that steps along a decaying sum of past gradients, not the last one alone (AlexNet: 0.9)"),
+    ("weight decay", "权重衰减", "",
+     "a penalty on large weights, added to the loss (L2 regularisation)"),
+    ("mini-batch", "小批量", "",
+     "the few examples whose average gradient makes one training step"),
+    ("epoch", "轮 / 训练轮数 / epoch (often left untranslated)", "迭代周期",
+     "one pass over all the training data"),
+    ("overfitting", "过拟合", "",
+     "fitting the training data much better than unseen data"),
+    ("dropout", "Dropout (kept in English) / 随机失活", "暂退法 (2nd edition) / 丢弃法 (1st edition)",
+     "randomly zeroes units during training so that no unit can rely on another"),
+    ("data augmentation", "数据增强 / 数据增广", "图像增广",
+     "training on randomly changed copies of the images (crops, flips, colour)"),
+    ("transfer learning", "迁移学习", "",
+     "starting a new task from a network trained on another (often ImageNet), usually by fine-tuning it"),
+    # measuring and looking inside
     ("number of parameters", "参数量", "",
      "how many trainable values (weights and biases) a model has"),
     ("multiply-accumulate (MAC)", "乘加运算", "",
      "one multiplication and one addition: the unit of a layer's compute"),
-    ("residual connection", "残差连接", "",
-     "adds a block's input to its output, so very deep networks still train (ResNet)"),
-]
+    ("confusion matrix", "混淆矩阵", "",
+     "a table that counts, for each true class, how often the model predicted each class"),
+    ("top-5 error rate", "top-5 错误率", "",
+     "the share of images whose true class is not among the model's five highest scores (the ImageNet challenge's measure)"),
+    ("occlusion sensitivity", "遮挡敏感性", "",
+     "how much a class's score drops when a patch of the image is covered: where a decision rests"),
+]]
+
+
+def terms_in(column: str) -> list[str]:
+    """The terms of one Chinese column's text: split at `` / ``, notes in parentheses dropped.
+
+    >>> terms_in("Dropout (kept in English) / 随机失活")
+    ['Dropout', '随机失活']
+    >>> terms_in("")
+    []
+    """
+    return [re.sub(r"\s*\([^)]*\)$", "", part).strip() for part in column.split(" / ") if part.strip()]
 
 
 def glossary_table() -> pd.DataFrame:
@@ -76,22 +138,40 @@ def glossary_table() -> pd.DataFrame:
 
     >>> table = glossary_table()
     >>> table.loc[table["English"] == "dropout", ["中文", "d2l 中文版"]].values.tolist()
-    [['丢弃法', '暂退法']]
+    [['Dropout (kept in English) / 随机失活', '暂退法 (2nd edition) / 丢弃法 (1st edition)']]
     """
     return pd.DataFrame(GLOSSARY, columns=["English", "中文", "d2l 中文版", "definition"])
 
 
-def chinese_term(english: str) -> str:
-    """The Chinese term for an English one (case-insensitive; the text before any parenthesis counts too).
+def _english_names(term: Term) -> set[str]:
+    """``term``'s English names, lower case: the whole, the text before a parenthesis and the one inside it."""
+    names = {term.english.lower(), term.english.split(" (")[0].lower()}
+    if "(" in term.english:
+        names.add(term.english.split("(")[1].rstrip(")").lower())
+    return names
 
-    >>> chinese_term("Pooling layer"), chinese_term("ReLU")
-    ('池化层', '修正线性单元')
+
+def chinese_term(english: str) -> str:
+    """The usual Chinese term(s) for an English one (case-insensitive; the text before any parenthesis counts too).
+
+    >>> chinese_term("Pooling layer"), chinese_term("ReLU"), chinese_term("stride")
+    ('池化层', '修正线性单元', '步幅 / 步长')
     """
     wanted = english.strip().lower()
     for term in GLOSSARY:
-        names = {term[0].lower(), term[0].split(" (")[0].lower()}
-        if "(" in term[0]:
-            names.add(term[0].split("(")[1].rstrip(")").lower())
-        if wanted in names:
-            return term[1]
-    raise KeyError(f"{english!r} is not in the glossary; the terms are: {', '.join(t[0] for t in GLOSSARY)}.")
+        if wanted in _english_names(term):
+            return term.chinese
+    raise KeyError(f"{english!r} is not in the glossary; the terms are: {', '.join(t.english for t in GLOSSARY)}.")
+
+
+def english_term(chinese: str) -> str:
+    """The English term (without its parenthesis) for a Chinese one from either Chinese column.
+
+    >>> english_term("汇聚层"), english_term("随机失活"), english_term("丢弃法")
+    ('pooling layer', 'dropout', 'dropout')
+    """
+    wanted = chinese.strip()
+    for term in GLOSSARY:
+        if wanted in terms_in(term.chinese) + terms_in(term.d2l_zh):
+            return term.english.split(" (")[0]
+    raise KeyError(f"{chinese!r} is not in the glossary's Chinese columns (中文 and d2l 中文版).")

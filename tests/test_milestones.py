@@ -1,4 +1,4 @@
-"""The milestone table, the glossary and the recap checks against independent references.
+"""The milestone table and the recap checks against independent references.
 
 References: torchvision's weight metadata (``num_params`` and ``_ops``, the GMACs torchvision
 measured for its weights; stored in its code, no download), parameter counts of the same
@@ -15,7 +15,6 @@ from torch import nn
 from torchvision.models import get_model, get_model_weights
 
 from alexnet_lib import checks
-from alexnet_lib.glossary import GLOSSARY, chinese_term, glossary_table
 from alexnet_lib.comparison import (
     MILESTONES,
     build_milestone,
@@ -80,9 +79,20 @@ def test_zfnet_follows_the_paper():
     assert sum(p.numel() for p in model.parameters()) == expected
 
 
-def test_top1_comes_from_torchvision_and_is_none_without_weights():
-    assert torchvision_top1("resnet50") == get_model_weights("resnet50").DEFAULT.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+@pytest.mark.parametrize("name", ["torchvision_alexnet", *TORCHVISION])
+def test_top1_compares_like_with_like_from_torchvision(table, name):
+    """Every accuracy in the table is of torchvision's first (V1) weights, whatever its default is now."""
+    weights = get_model_weights(MILESTONES[name].torchvision_name)
+    assert table.loc[name, "imagenet_top1"] == weights.IMAGENET1K_V1.meta["_metrics"]["ImageNet-1K"]["acc@1"]
+
+
+def test_top1_of_other_weights_and_none_without_weights():
+    v2 = get_model_weights("resnet50").IMAGENET1K_V2
+    assert v2 is get_model_weights("resnet50").DEFAULT  # why V1 is asked for by name
+    assert torchvision_top1("resnet50", "IMAGENET1K_V2") == v2.meta["_metrics"]["ImageNet-1K"]["acc@1"]
     assert torchvision_top1("zfnet_2013") is None and torchvision_top1("alexnet_2012") is None
+    with pytest.raises(ValueError, match="no weights 'V3' for resnet50; choose one of IMAGENET1K_V1"):
+        torchvision_top1("resnet50", "V3")
 
 
 def test_built_models_replace_the_defaults():
@@ -92,18 +102,6 @@ def test_built_models_replace_the_defaults():
     )
     with pytest.raises(ValueError, match="no milestone named 'zfnet'"):
         build_milestone("zfnet")
-
-
-def test_glossary_has_the_key_terms_once():
-    terms = {t[1] for t in GLOSSARY} | {t[2] for t in GLOSSARY}
-    for chinese in ("卷积层", "池化层", "汇聚层", "全连接层", "局部响应归一化", "激活函数", "感受野", "步幅", "填充",
-                    "丢弃法", "暂退法", "批量归一化", "数据增强", "特征图", "参数量"):
-        assert chinese in terms
-    english = glossary_table()["English"]
-    assert english.is_unique and all(t[3] for t in GLOSSARY)
-    assert chinese_term("local response normalization") == chinese_term("LRN") == "局部响应归一化"
-    with pytest.raises(KeyError, match="not in the glossary"):
-        chinese_term("transformer")
 
 
 def test_recap_checks(capsys):
@@ -116,6 +114,11 @@ def test_recap_checks(capsys):
         checks.check_recap_choice("a", "lenet")
     checks.check_milestone_ratio(20, "params", "vgg16", "googlenet")
     assert capsys.readouterr().out.startswith("Not quite")
+    meta = {w.name: w.meta["_metrics"]["ImageNet-1K"]["acc@1"] for w in get_model_weights("resnet50")}
+    checks.check_recipe_gain(round(meta["IMAGENET1K_V2"] - meta["IMAGENET1K_V1"], 1))
+    checks.check_recipe_gain(meta["IMAGENET1K_V2"] - meta["IMAGENET1K_V1"] + 1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Right:") and out[1].startswith("Not quite")
 
 
 def test_the_notebook_solutions_are_what_the_checks_expect(capsys):
@@ -126,6 +129,7 @@ def test_the_notebook_solutions_are_what_the_checks_expect(capsys):
     checks.check_recap_choice("b", "resnet_vs_vgg")
     checks.check_recap_choice("c", "dropped_ingredient")
     checks.check_english_term("pooling layer", "汇聚层")
+    checks.check_recipe_gain(4.7)
     assert all(line.startswith("Right") for line in capsys.readouterr().out.splitlines())
 
 

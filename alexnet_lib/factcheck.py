@@ -1,0 +1,64 @@
+"""Every checkable claim of the five blog posts in ``shared/seeds/``, with computed evidence and a verdict.
+
+The posts (000 to 004, numbered as in ``seeds/README.md``) are what many students read about
+LeNet and AlexNet. :data:`CLAIMS` holds each of their checkable claims, paraphrased in a few
+words (their sentences are not copied), in the order of the posts: those about AlexNet's own
+layers (:mod:`alexnet_lib.factcheck_alexnet`) and those about everything around it
+(:mod:`alexnet_lib.factcheck_context`). Each claim's evidence is computed from the library's
+models, torchvision and PyTorch, or, where code cannot decide (a date, a result), taken with
+its source from :data:`alexnet_lib.evidence.PUBLISHED`; its verdict follows from the checks.
+
+>>> table = fact_table(["003-order", "004-dropout"])
+>>> table[["posts", "verdict", "how"]].values.tolist()
+[['003', 'wrong', 'computed'], ['004', 'wrong', 'computed']]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from . import factcheck_alexnet, factcheck_context
+from .evidence import Claim, claims_table, format_claims
+from .factcheck_alexnet import doubled_parameter_table
+
+__all__ = ["CLAIMS", "POSTS", "doubled_parameter_table", "fact_table", "format_claims", "verdict_counts"]
+
+# What each post is (seeds/README.md), in our words.
+POSTS = {
+    "000": "an AlexNet article: the two-GPU network layer by layer, then torchvision's AlexNet on Flowers102",
+    "001": "lecture notes on classic CNNs: LeNet, AlexNet's parameter table, ZFNet, VGG, GoogLeNet, ResNet",
+    "002": "AlexNet on Fashion-MNIST in the style of Dive into Deep Learning",
+    "003": "a short AlexNet page with a parameter table and LRN",
+    "004": "a Keras AlexNet with BatchNormalization and its model.summary()",
+}
+CLAIMS: list[Claim] = sorted([*factcheck_alexnet.CLAIMS, *factcheck_context.CLAIMS], key=lambda c: c.posts[0])
+
+
+def fact_table(keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """:func:`alexnet_lib.evidence.claims_table` of :data:`CLAIMS`, or of those whose key is in ``keys``."""
+    known = [c.key for c in CLAIMS]
+    unknown = [k for k in keys or () if k not in known]
+    if unknown:
+        raise KeyError(f"no claim {', '.join(unknown)}; the claims are {', '.join(known)}.")
+    return claims_table([c for c in CLAIMS if keys is None or c.key in keys])
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """Claims per post (rows, by the first post named) and verdict (columns), with totals.
+
+    >>> verdict_counts(fact_table(["003-order", "004-dropout", "000-input"]))
+    verdict  right  wrong  total
+    post
+    000          1      0      1
+    003          0      1      1
+    004          0      1      1
+    total        1      2      3
+    """
+    first = table["posts"].str.split(", ").str[0].rename("post")
+    order = [v for v in ("right", "half right", "wrong", "unverifiable") if v in set(table["verdict"])]
+    counts = pd.crosstab(first, table["verdict"]).reindex(columns=order, fill_value=0)
+    counts["total"] = counts.sum(axis=1)
+    counts.loc["total"] = counts.sum()
+    return counts

@@ -1,0 +1,166 @@
+"""What the 2012 AlexNet paper states, in one place, each fact with the section or table it comes from.
+
+Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural
+Networks", NIPS 2012. Section 2 describes the data and the error rates, Section 4.1 the data
+augmentation and the ten-patch test, Section 5 the training recipe and the initialisation,
+Section 6 the results (Tables 1 and 2). Every figure here is the paper's own, as printed; what
+the course computes from them is computed where it is used, never written here.
+
+>>> BATCH_SIZE.value, BATCH_SIZE.source
+(128, 'Section 5')
+>>> row = results_table().loc["CNN"]
+>>> row["data"], row["split"], float(row["top-1 %"]), float(row["top-5 %"])
+('ILSVRC-2010', 'test', 37.5, 17.0)
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import pandas as pd
+
+__all__ = [
+    "Fact", "Result", "RESULTS", "facts_table", "recipe_against_paper", "result", "results_table",
+    "OPTIMIZER", "BATCH_SIZE", "MOMENTUM", "WEIGHT_DECAY", "LEARNING_RATE", "LR_DIVISOR", "LR_REDUCTIONS", "EPOCHS",
+    "TRAINING_IMAGES", "CLASSES", "FALL_2011", "TRAINING_DAYS", "GPUS", "WEIGHT_STD", "BIAS_ONE_LAYERS", "IMAGE_SIDE", "CROP_SIDE",
+    "AUGMENTATION_FACTOR", "PCA_ALPHA_STD", "PCA_TOP1_GAIN", "TEST_PATCHES", "TOP_K",
+]
+
+PAPER = 'Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural Networks", NIPS 2012'
+
+
+class Fact(NamedTuple):
+    """One thing the paper states: its ``value``, ``what`` it is, and its ``source`` in the paper."""
+
+    value: Any
+    what: str
+    source: str
+
+
+# The data and the error rates (Section 2).
+TRAINING_IMAGES = Fact(1_200_000, "ILSVRC training images (roughly)", "Section 2")
+CLASSES = Fact(1000, "ILSVRC classes (categories)", "Section 2")
+FALL_2011 = Fact((15_000_000, 22_000), "images and categories of the ImageNet Fall 2011 release, used for pre-training",
+                 "Section 6")
+IMAGE_SIDE = Fact(256, "side of the images: shorter side rescaled to it, then the central square cut out", "Section 2")
+TOP_K = Fact(5, "labels a top-5 answer may name: wrong only if the true label is not among them", "Section 2")
+
+# Augmentation and the ten-patch test (Section 4.1).
+CROP_SIDE = Fact(224, "side of the random training patches and of the test patches", "Section 4.1")
+AUGMENTATION_FACTOR = Fact(2048, "factor by which patches and their reflections enlarge the training set, as stated",
+                           "Section 4.1")
+TEST_PATCHES = Fact(10, "patches averaged at test time: four corners, centre, and their horizontal reflections",
+                    "Section 4.1")
+PCA_ALPHA_STD = Fact(0.1, "standard deviation of the zero-mean Gaussian α that scales each principal component",
+                     "Section 4.1")
+PCA_TOP1_GAIN = Fact(1.0, "percentage points of top-1 error that PCA colour augmentation saves (stated: over 1%)",
+                     "Section 4.1")
+
+# The training recipe and the initialisation (Section 5).
+OPTIMIZER = Fact("sgd", "stochastic gradient descent", "Section 5")
+BATCH_SIZE = Fact(128, "images per batch", "Section 5")
+MOMENTUM = Fact(0.9, "momentum", "Section 5")
+WEIGHT_DECAY = Fact(0.0005, "weight decay", "Section 5")
+LEARNING_RATE = Fact(0.01, "initial learning rate, the same for every layer", "Section 5")
+LR_DIVISOR = Fact(10, "the learning rate was divided by this when the validation error rate stopped improving",
+                  "Section 5")
+LR_REDUCTIONS = Fact(3, "times the learning rate was divided before training ended", "Section 5")
+EPOCHS = Fact(90, "cycles through the training set (roughly)", "Section 5")
+TRAINING_DAYS = Fact((5, 6), "days of training", "Section 5")
+GPUS = Fact("two NVIDIA GTX 580 3GB", "the hardware", "Section 5")
+WEIGHT_STD = Fact(0.01, "standard deviation of the zero-mean Gaussian that draws every layer's weights", "Section 5")
+BIAS_ONE_LAYERS = Fact(("conv2", "conv4", "conv5", "fc6", "fc7"),
+                       "layers whose biases start at 1 (conv2, conv4, conv5 and the fully connected hidden layers); "
+                       "every other bias starts at 0", "Section 5")
+
+
+class Result(NamedTuple):
+    """One row of the paper's results: error rates in percent (``None`` where the paper has none)."""
+
+    model: str
+    data: str
+    split: str
+    top1: float | None
+    top5: float | None
+    source: str
+
+
+RESULTS: tuple[Result, ...] = (
+    Result("sparse coding (best in the ILSVRC-2010 competition)", "ILSVRC-2010", "test", 47.1, 28.2, "Table 1"),
+    Result("SIFT + FVs (best published before the paper)", "ILSVRC-2010", "test", 45.7, 25.7, "Table 1"),
+    Result("CNN", "ILSVRC-2010", "test", 37.5, 17.0, "Table 1"),
+    Result("CNN, one centre view (no ten-patch averaging)", "ILSVRC-2010", "test", 39.0, 18.3, "Section 6, footnote 5"),
+    Result("SIFT + FVs (second-best ILSVRC-2012 entry)", "ILSVRC-2012", "test", None, 26.2, "Table 2"),
+    Result("1 CNN", "ILSVRC-2012", "validation", 40.7, 18.2, "Table 2"),
+    Result("5 CNNs", "ILSVRC-2012", "validation", 38.1, 16.4, "Table 2"),
+    Result("5 CNNs", "ILSVRC-2012", "test", None, 16.4, "Table 2"),
+    Result("1 CNN* (pre-trained on ImageNet Fall 2011)", "ILSVRC-2012", "validation", 39.0, 16.6, "Table 2"),
+    Result("7 CNNs* (5 CNNs + 2 pre-trained)", "ILSVRC-2012", "validation", 36.7, 15.4, "Table 2"),
+    Result("7 CNNs* (5 CNNs + 2 pre-trained)", "ILSVRC-2012", "test", None, 15.3, "Table 2"),
+)
+
+
+def result(model: str, data: str, split: str) -> Result:
+    """The row of :data:`RESULTS` for ``model`` on ``data``'s ``split``; an unknown one gets the list of rows.
+
+    >>> result("7 CNNs* (5 CNNs + 2 pre-trained)", "ILSVRC-2012", "test").top5
+    15.3
+    """
+    for row in RESULTS:
+        if (row.model, row.data, row.split) == (model, data, split):
+            return row
+    known = "; ".join(f"{r.model} / {r.data} / {r.split}" for r in RESULTS)
+    raise KeyError(f"the paper reports no {model!r} on {data} {split}; its rows are: {known}.")
+
+
+def results_table() -> pd.DataFrame:
+    """The paper's error rates (Tables 1 and 2, and footnote 5), one row per model and split, indexed by model.
+
+    ``*`` marks the networks pre-trained on the whole ImageNet Fall 2011 release (15 million
+    images, 22,000 categories) and then fine-tuned on ILSVRC-2012 (Section 6).
+
+    >>> table = results_table()
+    >>> float(table[table["split"] == "test"].loc["7 CNNs* (5 CNNs + 2 pre-trained)", "top-5 %"])
+    15.3
+    """
+    table = pd.DataFrame(RESULTS).rename(columns={"top1": "top-1 %", "top5": "top-5 %"})
+    return table.set_index("model")
+
+
+def facts_table(facts: dict[str, Fact]) -> pd.DataFrame:
+    """The ``facts`` (name -> :class:`Fact`) as a table: value, what it is, where the paper says it.
+
+    >>> facts_table({"batch": BATCH_SIZE, "momentum": MOMENTUM})
+               value        what     source
+    batch        128  images per batch  Section 5
+    momentum     0.9          momentum  Section 5
+    """
+    if not facts or not all(isinstance(f, Fact) for f in facts.values()):
+        raise ValueError("facts should be a non-empty dict of name -> paper.Fact, e.g. {'batch': paper.BATCH_SIZE}.")
+    return pd.DataFrame([f._asdict() for f in facts.values()], index=list(facts), dtype=object)
+
+
+def recipe_against_paper(recipe: Any) -> pd.DataFrame:
+    """The paper's training recipe (Section 5) beside a course recipe (a :class:`alexnet_lib.recipes.Recipe`).
+
+    ``recipe`` needs the attributes ``optimizer, batch_size, momentum, weight_decay, lr,
+    schedule, epochs`` and ``profile``, as a ``Recipe`` has.
+
+    >>> from types import SimpleNamespace
+    >>> mine = SimpleNamespace(optimizer="sgd", batch_size=64, momentum=0.9, weight_decay=0.0, lr=0.1,
+    ...                        schedule="onecycle", epochs=3, profile="ci")
+    >>> recipe_against_paper(mine).loc["batch_size"].tolist()
+    [128, 64]
+    """
+    missing = [name for name in (*_RECIPE_FIELDS, "profile") if not hasattr(recipe, name)]
+    if missing:
+        raise ValueError(f"recipe lacks {', '.join(missing)}: pass a Recipe, e.g. recipes.recipe('alexnet_cpu', 'ci').")
+    schedule = f"divided by {LR_DIVISOR.value} when the validation error stopped improving ({LR_REDUCTIONS.value} times)"
+    paper = {"optimizer": OPTIMIZER.value, "batch_size": BATCH_SIZE.value, "momentum": MOMENTUM.value,
+             "weight_decay": WEIGHT_DECAY.value, "lr": LEARNING_RATE.value, "schedule": schedule,
+             "epochs": f"about {EPOCHS.value}"}
+    return pd.DataFrame({"paper (Section 5)": paper,
+                         f"this course ({recipe.profile})": {name: getattr(recipe, name) for name in _RECIPE_FIELDS}})
+
+
+_RECIPE_FIELDS = ("optimizer", "batch_size", "momentum", "weight_decay", "lr", "schedule", "epochs")
