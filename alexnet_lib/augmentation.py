@@ -26,7 +26,7 @@ from torch import nn
 
 from .basics import seeded
 from .paper import PCA_ALPHA_STD
-from .plots import new_figure, to_numpy
+from .plots import show_images
 
 __all__ = ["ColourPCA", "TenCrop", "colour_pca", "pca_colour_augment", "pca_colour_shift", "show_colour_images",
            "ten_crop", "TEN_CROP_NAMES"]
@@ -144,10 +144,10 @@ class TenCrop(nn.Module):
 
 def show_colour_images(images: torch.Tensor | Sequence[torch.Tensor], titles: Sequence[str], ncols: int = 5,
                        scale: float = 1.2) -> Figure:
-    """RGB images ``(3, H, W)`` in a grid, their values clamped to [0, 1] and shown as they are (not rescaled).
+    """RGB images ``(3, H, W)`` in a grid, titled, their values clamped to [0, 1] and shown as they are.
 
-    :func:`alexnet_lib.plots.show_images` stretches each image to its own range, which would
-    hide a colour shift; this shows the colours themselves.
+    :func:`alexnet_lib.plots.show_images` with ``rescale=False``: stretching each image to its
+    own range would hide a colour shift; this shows the colours themselves.
 
     >>> fig = show_colour_images(torch.rand(2, 3, 8, 8), ["a", "b"])
     >>> [ax.get_title() for ax in fig.axes]
@@ -155,14 +155,4 @@ def show_colour_images(images: torch.Tensor | Sequence[torch.Tensor], titles: Se
     """
     if len(images) != len(titles) or len(images) == 0:
         raise ValueError(f"give one title per image: {len(images)} images, {len(titles)} titles.")
-    ncols = min(ncols, len(images))
-    nrows = -(-len(images) // ncols)
-    fig = new_figure(figsize=(ncols * scale, nrows * (scale + 0.3)), dpi=100, layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    for ax in axes[len(images):]:
-        fig.delaxes(ax)
-    for ax, image, title in zip(axes, images, titles):
-        ax.imshow(to_numpy(image.clamp(0, 1).permute(1, 2, 0)))
-        ax.set_title(title, fontsize=7)
-        ax.set_axis_off()
-    return fig
+    return show_images(torch.stack(list(images)), range(len(titles)), list(titles), ncols=ncols, scale=scale, rescale=False)

@@ -79,12 +79,15 @@ def show_images(
     predictions: Sequence[int] | torch.Tensor | None = None,
     ncols: int = 8,
     scale: float = 1.3,
+    rescale: bool = True,
 ) -> Figure:
     """A grid of images with their class names; with ``predictions``, wrong ones titled in red.
 
-    ``images`` is ``(N, H, W)`` or ``(N, C, H, W)``, uint8 or float (each image is scaled to
-    its own range, so normalised batches show too). Titles are ``class_names[label]`` (or the
-    label); with predictions, ``predicted (true)`` where they differ.
+    ``images`` is ``(N, H, W)`` or ``(N, C, H, W)``, uint8 or float. Each image is scaled to
+    its own range, so normalised batches show too; ``rescale=False`` shows float values as
+    they are, clamped to [0, 1] (so that a change of colour or brightness stays visible).
+    Titles are ``class_names[label]`` (or the label); with predictions, ``predicted (true)``
+    where they differ.
 
     >>> fig = show_images(torch.zeros(10, 28, 28, dtype=torch.uint8), labels=range(10), ncols=5)
     >>> len(fig.axes), fig.axes[1].get_title()
@@ -113,8 +116,11 @@ def show_images(
         if i >= n:
             continue
         img = x[i].float()
-        lo, hi = img.min(), img.max()
-        img = (img - lo) / (hi - lo) if hi > lo else torch.zeros_like(img)
+        if rescale:
+            lo, hi = img.min(), img.max()
+            img = (img - lo) / (hi - lo) if hi > lo else torch.zeros_like(img)
+        else:
+            img = img.clamp(0, 1)
         if img.shape[0] == 1:
             ax.imshow(to_numpy(img[0]), cmap="gray", vmin=0, vmax=1)
         else:
