@@ -285,8 +285,10 @@ def _train(args: argparse.Namespace) -> int:
             diverged = None
         except TrainingDiverged as exc:
             model, history, diverged = exc.model, exc.history, exc
+        shares = history.attrs.get("train_figures")
         print(f"{r.describe()}\n{history.attrs['precision']} on {history.attrs['device']}, "
-              f"{history.attrs['seconds']:.1f} s in all\n")
+              f"{history.attrs['seconds']:.1f} s in all"
+              + (f"; {args.nproc} processes, training figures of {shares}" if shares else "") + "\n")
         print(format_history(history))
         if len(history):
             folder = run.save(model, history, model_kwargs=r.full_model_kwargs(), recipe=r.describe(),

@@ -87,7 +87,7 @@ def test_data_parallel_check_notices_a_difference():
     assert (grads[0] - grads[1]).abs().max() > 1e-5
 
 
-def test_train_nproc_two_equals_one_process_and_writes_one_history(tmp_path):
+def test_train_nproc_two_equals_one_process_and_writes_one_history(tmp_path, capsys):
     r = replace(recipe("lenet", "ci"), epochs=1, subset=(512, 256))
     model, history = train_recipe_distributed(r, 2, "cpu", progress=False, amp=False)
     assert len(history) == 1 and history.attrs["processes"] == 2
@@ -99,6 +99,7 @@ def test_train_nproc_two_equals_one_process_and_writes_one_history(tmp_path):
 
     status = main(["train", "lenet", "--nproc", "2", "--epochs", "1", "--out", str(tmp_path / "run")])
     assert status == 0
+    assert "2 processes, training figures of process 0's share of each batch" in capsys.readouterr().out
     assert sorted(p.name for p in (tmp_path / "run").iterdir()) == ["checkpoint.pt", "history.csv"]
     assert len((tmp_path / "run" / "history.csv").read_text().strip().splitlines()) == 2  # header and one epoch
 
