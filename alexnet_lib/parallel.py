@@ -28,6 +28,7 @@ from collections import OrderedDict
 
 import pandas as pd
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -115,7 +116,13 @@ def model_parallel_check(batch: int = 8, steps: int = 2, seed: int = 0, classes:
     return result | _timed_steps(lambda: (F.cross_entropy(half(x), y) / world).backward(), half, steps)
 
 
-def _timed_steps(step, model: nn.Module, steps: int) -> dict:
+def _synchronize(device: torch.device) -> None:
+    """Wait for the GPU's queued work, so that the clock measures it (CUDA runs asynchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _timed_steps(step, model: nn.Module, steps: int, device: torch.device = torch.device("cpu")) -> dict:
     """Mean seconds per SGD step of ``step()`` (forward and backward) and the share spent in exchanges.
 
     An exchange's time includes waiting for the other process to arrive, not only the copying.
@@ -124,11 +131,13 @@ def _timed_steps(step, model: nn.Module, steps: int) -> dict:
     timed, start = 0, time.perf_counter()
     for i in range(steps):
         if i == 1 or steps == 1:  # the first step sets things up (buffers, buckets): time the others
+            _synchronize(device)
             TRAFFIC.clear()
             timed, start = steps - i, time.perf_counter()
         optimizer.zero_grad()
         step()
         optimizer.step()
+    _synchronize(device)
     elapsed = time.perf_counter() - start
     return {"step_seconds": elapsed / max(timed, 1), "exchange_share": TRAFFIC.total_seconds / elapsed if elapsed else 0.0}
 
@@ -138,31 +147,38 @@ def data_parallel_check(model_name: str = "alexnet_cpu", batch: int = 128, steps
 
     Returns the largest parameter difference after ``steps`` SGD steps, the mean time per step
     with gradient averaging, and the same without it (``no_sync``): their difference is the
-    time the all-reduce adds. Run it with :func:`launch`.
+    time the all-reduce adds. Run it with :func:`launch`. Under nccl, process ``rank`` works on
+    GPU ``rank``, with TensorFloat-32 off so that the two sides round alike.
     """
     rank, world = rank_and_world()
     if batch % world:
         raise ValueError(f"batch={batch} does not split evenly between {world} processes: use a multiple of {world}.")
+    device = torch.device("cuda", rank) if dist.get_backend() == "nccl" else torch.device("cpu")
+    if device.type == "cuda":  # this process's own setting: it ends with the check
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = False
     with seeded(seed):
         model = models.get(model_name)
         x = torch.randn(batch, *models.entry(model_name).input_size)
         y = torch.randint(0, model.classifier[-1].out_features, (batch,))
+    x, y, model = x.to(device), y.to(device), model.to(device)
     for module in model.modules():
         if isinstance(module, nn.Dropout):
             module.p = 0.0  # the masks would differ between one process and two
     single, replica = copy.deepcopy(model), DistributedDataParallel(model)
     mine = slice(rank * batch // world, (rank + 1) * batch // world)
-    timed = _timed_steps(lambda: F.cross_entropy(replica(x[mine]), y[mine]).backward(), replica, steps)
+    timed = _timed_steps(lambda: F.cross_entropy(replica(x[mine]), y[mine]).backward(), replica, steps, device)
     optimizer = torch.optim.SGD(single.parameters(), lr=0.01, momentum=0.9)
     for _ in range(steps):
         optimizer.zero_grad()
         F.cross_entropy(single(x), y).backward()
         optimizer.step()
     difference = max((p - q).abs().max().item() for p, q in zip(replica.module.parameters(), single.parameters()))
+    _synchronize(device)
     start = time.perf_counter()
     with replica.no_sync():  # the same work without averaging the gradients
         for _ in range(steps):
             F.cross_entropy(replica(x[mine]), y[mine]).backward()
+    _synchronize(device)
     alone = (time.perf_counter() - start) / max(steps, 1)
     return {"rank": rank, "parameters": difference, "step_seconds": timed["step_seconds"], "no_sync_seconds": alone}
 
