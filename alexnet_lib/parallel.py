@@ -49,6 +49,11 @@ EXCHANGES = OrderedDict([  # the layer whose output both GPUs need -> the layer 
 _FC = ("fc6", "fc7", "fc8")
 
 
+def _row(layer: str) -> str:
+    """A layer's row in :class:`AlexNet2012`'s layer table: ``fc6`` -> ``classifier.fc6``, ``pool2`` -> ``features.pool2``."""
+    return f"{'classifier' if layer.startswith('fc') else 'features'}.{layer}"
+
+
 def _half_state(grouped: dict[str, torch.Tensor], rank: int) -> dict[str, torch.Tensor]:
     """A grouped model's tensors (weights or gradients) cut to GPU ``rank``'s half, named as in :class:`AlexNetHalf`."""
     towers = two_tower_state_dict(grouped)
@@ -166,7 +171,11 @@ def data_parallel_check(model_name: str = "alexnet_cpu", batch: int = 128, steps
             module.p = 0.0  # the masks would differ between one process and two
     single, replica = copy.deepcopy(model), DistributedDataParallel(model)
     mine = slice(rank * batch // world, (rank + 1) * batch // world)
-    timed = _timed_steps(lambda: F.cross_entropy(replica(x[mine]), y[mine]).backward(), replica, steps, device)
+
+    def step() -> None:  # forward and backward on this process's share
+        F.cross_entropy(replica(x[mine]), y[mine]).backward()
+
+    timed = _timed_steps(step, replica, steps, device)
     optimizer = torch.optim.SGD(single.parameters(), lr=0.01, momentum=0.9)
     for _ in range(steps):
         optimizer.zero_grad()
@@ -177,7 +186,7 @@ def data_parallel_check(model_name: str = "alexnet_cpu", batch: int = 128, steps
     start = time.perf_counter()
     with replica.no_sync():  # the same work without averaging the gradients
         for _ in range(steps):
-            F.cross_entropy(replica(x[mine]), y[mine]).backward()
+            step()
     _synchronize(device)
     alone = (time.perf_counter() - start) / max(steps, 1)
     return {"rank": rank, "parameters": difference, "step_seconds": timed["step_seconds"], "no_sync_seconds": alone}
@@ -192,7 +201,7 @@ def model_parallel_traffic(batch: int = 128, classes: int = 1000) -> pd.DataFram
     table = layer_table(AlexNet2012(num_classes=classes), batch_size=1).set_index("name")
     rows = []
     for source, reader in EXCHANGES.items():
-        shape = table.loc[f"features.{source}" if source.startswith("pool") else f"classifier.{source}", "output_shape"]
+        shape = table.loc[_row(source), "output_shape"]
         numbers = int(torch.Size(shape).numel()) // 2  # one GPU's half
         rows.append({"exchange": f"{source} -> {reader}", "numbers per image": numbers, "bytes per image": 4 * numbers,
                      "bytes per step (forward + backward)": 2 * 4 * numbers * batch})
@@ -216,8 +225,7 @@ def compute_between_exchanges(classes: int = 1000) -> pd.Series:
     table = layer_table(AlexNet2012(num_classes=classes)).set_index("name")
     segments = {"conv1 to pool2": ("conv1", "conv2"), "conv3 to pool5": ("conv3", "conv4", "conv5"),
                 "fc6": ("fc6",), "fc7": ("fc7",), "fc8": ("fc8",)}
-    macs = {name: sum(int(table.loc[f"{'classifier' if l.startswith('fc') else 'features'}.{l}", "macs"]) for l in layers) // 2
-            for name, layers in segments.items()}
+    macs = {name: sum(int(table.loc[_row(layer), "macs"]) for layer in layers) // 2 for name, layers in segments.items()}
     return pd.Series(macs, name="MACs per image per GPU")
 
 
