@@ -12,13 +12,15 @@ LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test notebooks student gpu-check profile-check references colab-cells lock bench clean
+.PHONY: help setup lab test notebooks student site slides gpu-check profile-check references colab-cells lock bench clean
 
 help:
 	@echo "make lab          set up and start JupyterLab on notebooks/"
 	@echo "make test         set up and run unit tests + nbval on every notebook (ci profile)"
 	@echo "make notebooks    re-execute every notebook in place under the ci profile (before committing)"
 	@echo "make student      the notebooks without solutions in build/student/, and the answer key (teacher only)"
+	@echo "make site         the course as a static web site in build/site/ (offline; solutions removed)"
+	@echo "make slides       one reveal.js deck per notebook in build/slides/ (for the lecture hall)"
 	@echo "make gpu-check    on a CUDA machine: every notebook under the gpu profile (times, accuracies), then the unit tests"
 	@echo "make profile-check PROFILE=cpu   the same for another profile"
 	@echo "make references   re-train the reference runs (cpu profile) committed in alexnet_lib/reference/"
@@ -49,6 +51,12 @@ notebooks: $(STAMP)
 
 student: $(STAMP)
 	$(BIN)/python tools/student_notebooks.py
+
+site: $(STAMP)
+	$(BIN)/python tools/build_site.py
+
+slides: $(STAMP)
+	$(BIN)/python tools/build_slides.py
 
 gpu-check: $(STAMP)
 	$(BIN)/python tools/profile_check.py --profile gpu

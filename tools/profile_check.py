@@ -3,17 +3,25 @@
     python tools/profile_check.py --profile gpu            # make gpu-check: on a CUDA machine
     python tools/profile_check.py --profile cpu            # the laptop profile, full size
     ALEXNET_MAX_IMAGES=256 ALEXNET_MAX_EPOCHS=1 ALEXNET_DEVICE=cpu python tools/profile_check.py --profile gpu --no-tests
+    python tools/profile_check.py --profile ci --no-tests --record "2-core Intel Xeon (avx512_bf16)"
 
 Each notebook runs in a fresh kernel with ``ALEXNET_PROFILE`` set; every ``fit`` call appends its
 final figures to a run log (``ALEXNET_RUN_LOG``), read back for the report. The executed copies
 go to ``build/profile-check/<profile>/`` (the committed notebooks are not touched). Then, unless
 ``--no-tests``, the unit tests and doctests run on the same machine. The exit status is 1 when a
 notebook or a test failed.
+
+``--record MACHINE`` also writes each notebook's time into ``benchmarks/notebook_times.csv``
+(one row per notebook, profile and machine, replaced when measured again), the table that
+TEACHING.md's run times are checked against. Record only runs on a quiet machine and name the
+machine precisely (CPU model and cores, or the GPU).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime
 import json
 import os
 import subprocess
@@ -57,8 +65,33 @@ def _runs_text(log: Path) -> str:
     return "; ".join(f"{r['model']} {accuracy(r)} ({r['epochs']} ep, {r['seconds']:.0f} s)" for r in runs)
 
 
-def check_notebooks(profile: str, names: list[str], out: Path) -> bool:
-    """Execute the notebooks; print one line each (time, runs); return whether all ran without error."""
+TIMES = ROOT / "benchmarks" / "notebook_times.csv"
+TIME_FIELDS = ["notebook", "profile", "seconds", "images_on_disk", "machine", "date"]
+
+
+def record_times(times: dict[str, float], profile: str, machine: str, path: Path = TIMES) -> None:
+    """Write ``times`` (notebook stem -> seconds) into the CSV at ``path``, replacing older rows of the same machine."""
+    from alexnet_lib.data import fashion_mnist_counts  # the library is installed; only this function needs it
+
+    rows = list(csv.DictReader(path.open())) if path.exists() else []
+    rows = [r for r in rows if not (r["notebook"] in times and r["profile"] == profile and r["machine"] == machine)]
+    counts = fashion_mnist_counts()
+    on_disk = counts["train"] if counts else ""
+    today = datetime.date.today().isoformat()
+    rows += [{"notebook": name, "profile": profile, "seconds": f"{seconds:.0f}", "images_on_disk": on_disk,
+              "machine": machine, "date": today} for name, seconds in times.items()]
+    rows.sort(key=lambda r: (r["profile"], r["machine"], r["notebook"]))
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=TIME_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def check_notebooks(profile: str, names: list[str], out: Path, times: dict[str, float] | None = None) -> bool:
+    """Execute the notebooks; print one line each (time, runs); return whether all ran without error.
+
+    Each notebook's seconds go into ``times`` (when given), by notebook stem.
+    """
     out.mkdir(parents=True, exist_ok=True)
     ok = True
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
@@ -74,6 +107,8 @@ def check_notebooks(profile: str, names: list[str], out: Path) -> bool:
             except CellExecutionError as error:
                 ok, status = False, f"FAILED: {str(error).strip().splitlines()[-1]}"
             seconds = time.perf_counter() - start
+            if times is not None and status == "ok":
+                times[path.stem] = seconds
             print(f"{path.stem:36s} {seconds:7.1f} s  {status}  {_runs_text(log)}", flush=True)
     return ok
 
@@ -84,10 +119,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", nargs="*", default=[], help="name prefixes, e.g. 06 07 (default: all)")
     parser.add_argument("--no-tests", action="store_true", help="skip the unit tests and doctests")
     parser.add_argument("--out", type=Path, default=None, help="folder for the executed copies")
+    parser.add_argument("--record", metavar="MACHINE", help="write the times into benchmarks/notebook_times.csv")
     args = parser.parse_args(argv)
     out = args.out or ROOT / "build" / "profile-check" / args.profile
     print(f"profile {args.profile}: executing notebooks into {out}", flush=True)
-    ok = check_notebooks(args.profile, args.notebooks, out)
+    times: dict[str, float] = {}
+    ok = check_notebooks(args.profile, args.notebooks, out, times)
+    if args.record:
+        record_times(times, args.profile, args.record)
+        print(f"recorded {len(times)} times in {TIMES.relative_to(ROOT)}", flush=True)
     if not args.no_tests:
         tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", "alexnet_lib",
                                 "--deselect", "tests/test_notebooks_profiles.py"], cwd=ROOT, env=profile_env("ci"))
