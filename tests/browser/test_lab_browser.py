@@ -94,11 +94,13 @@ def _free_port() -> int:
 
 
 def _lab_environment(tmp: Path) -> dict[str, str]:
-    """The server's environment: the test's own, the ci profile, and Jupyter's folders all in ``tmp``."""
+    """The server's environment: the test's own, the capped ci profile, and Jupyter's folders all in ``tmp``."""
     folders = {"JUPYTER_CONFIG_DIR": "config", "JUPYTER_DATA_DIR": "data", "JUPYTER_RUNTIME_DIR": "runtime",
                "JUPYTERLAB_SETTINGS_DIR": "settings", "JUPYTERLAB_WORKSPACES_DIR": "workspaces",
                "IPYTHONDIR": "ipython"}
     env = dict(os.environ, ALEXNET_PROFILE="ci", **{name: str(tmp / folder) for name, folder in folders.items()})
+    # Small training runs: this test is about the page and the widgets, and nbval checks the numbers.
+    env.update(ALEXNET_MAX_IMAGES="256", ALEXNET_MAX_EPOCHS="1")
     # The kernel imports the library of this checkout, whatever the environment has installed.
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     # No news and no update checks: both would ask a web site.
