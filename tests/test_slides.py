@@ -147,3 +147,18 @@ def test_a_missing_notebook_is_one_clear_sentence(build_slides, tmp_path):
     with pytest.raises(SystemExit, match="cannot read the notebook .*nope.ipynb"):
         build_slides.build(tmp_path / "slides", [tmp_path / "nope.ipynb"])
     assert not (tmp_path / "slides").exists()
+
+
+def test_a_long_slide_goes_on_below_at_a_paragraph_or_between_code_cells(slide_cells):
+    long_output = {"output_type": "stream", "name": "stdout", "text": "line\n" * 15}
+    cells = [
+        _cell("markdown", "# Title"),
+        _cell("markdown", "## Section\n\nText."),
+        _cell("code", "print(table)", outputs=[long_output]),  # 16 lines
+        _cell("markdown", "So:"),                               # 19: still fits
+        _cell("code", "print(more)", outputs=[long_output]),   # would be 35, but it follows its lead-in
+        _cell("markdown", "Then:"),                             # goes below
+        _cell("code", "a = 1\n" * 10),                         # 11
+        _cell("code", "print(again)", outputs=[long_output]),  # 11 + 16 > 24, after code: goes below
+    ]
+    assert slide_cells.slide_types(cells) == ["slide", "slide", "-", "-", "-", "subslide", "-", "subslide"]

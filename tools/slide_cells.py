@@ -25,7 +25,13 @@ below; the first rule that matches a cell decides.
    When the cell just above is a short markdown lead-in (at most two lines, such as "And the
    first image of each class:"), the lead-in starts the subslide instead and the figure follows
    it; when that lead-in already starts a slide, the figure stays on it.
-6. ``-``: everything else continues the slide above.
+6. ``subslide``: where a slide would grow past about 24 lines, counting source lines, printed
+   lines, table rows and 15 for a figure, the next markdown cell (or a code cell that follows
+   a code cell) goes on on a subslide below. Longer slides scroll.
+7. ``-``: everything else continues the slide above.
+
+Rule 6 counts the committed outputs: when re-executing a notebook changes how long an output
+is, run this tool again (``--check`` says so).
 
 Usage: python tools/slide_cells.py [--check] [NOTEBOOK ...]   (default: every notebook in notebooks/)
 ``--check`` changes nothing: it exits with status 1 and names the first notebook and cell whose
@@ -45,6 +51,8 @@ NOTEBOOKS = ROOT / "notebooks"
 MANUAL_TAG = "slide-manual"
 FIGURES = ("image/png", "image/jpeg", "image/svg+xml")
 SHORT_LEAD_IN = 2  # lines of markdown that travel with the figure below them
+LINES_PER_SLIDE = 24  # about what a 1280x720 slide shows at the decks' font sizes
+FIGURE_LINES = 15  # a figure takes up to 60% of the slide's height
 QUESTION = re.compile(r"^\*\*\d+\.", flags=re.MULTILINE)
 
 
@@ -93,6 +101,16 @@ def _rule_type(cells: list[dict], index: int) -> str:
 def slide_types(cells: list[dict]) -> list[str]:
     """The slide type of each cell by the rules (manual cells keep theirs; "-" where they have none)."""
     types = [_rule_type(cells, i) for i in range(len(cells))]
+    _join_lead_ins(cells, types)
+    manual = {i for i, cell in enumerate(cells) if MANUAL_TAG in cell.get("metadata", {}).get("tags", [])}
+    for i in manual:
+        types[i] = cells[i]["metadata"].get("slideshow", {}).get("slide_type", "-")
+    _split_long_slides(cells, types, manual)
+    return types
+
+
+def _join_lead_ins(cells: list[dict], types: list[str]) -> None:
+    """Rule 5's second half: a figure's short markdown lead-in starts its subslide, the figure follows."""
     for i in range(1, len(cells)):
         lead_in = cells[i - 1]
         if (cells[i]["cell_type"] == "code" and _has_figure(cells[i]) and lead_in["cell_type"] == "markdown"
@@ -101,10 +119,33 @@ def slide_types(cells: list[dict]) -> list[str]:
                 types[i - 1] = "subslide"
             if types[i - 1] in ("slide", "subslide"):
                 types[i] = "-"
+
+
+def _lines(cell: dict) -> int:
+    """About how many lines of a slide ``cell`` fills: its source, its printed text, table rows, figures."""
+    lines = len(_source(cell).splitlines())
+    for output in cell.get("outputs", []):
+        data = output.get("data", {})
+        if any(mime in data for mime in FIGURES):
+            lines += FIGURE_LINES
+        elif "text/html" in data and "<table" in _source({"source": data["text/html"]}):
+            lines += _source({"source": data["text/html"]}).count("<tr")
+        else:
+            lines += len(_source({"source": output.get("text", data.get("text/plain", ""))}).splitlines())
+    return lines
+
+
+def _split_long_slides(cells: list[dict], types: list[str], manual: set[int]) -> None:
+    """Rule 6: a slide that grows past LINES_PER_SLIDE goes on below, at a markdown cell or between code cells."""
+    lines = 0
     for i, cell in enumerate(cells):
-        if MANUAL_TAG in cell.get("metadata", {}).get("tags", []):
-            types[i] = cell["metadata"].get("slideshow", {}).get("slide_type", "-")
-    return types
+        if types[i] in ("skip", "notes"):
+            continue
+        size = _lines(cell)
+        breakable = cell["cell_type"] == "markdown" or cells[i - 1]["cell_type"] == "code"
+        if types[i] == "-" and i not in manual and lines and lines + size > LINES_PER_SLIDE and breakable:
+            types[i] = "subslide"
+        lines = size if types[i] in ("slide", "subslide") else lines + size
 
 
 def apply(nb: dict) -> list[int]:
