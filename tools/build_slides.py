@@ -121,7 +121,7 @@ def index_page(decks: list[tuple[str, str]]) -> str:
 
 def offline_markdown(nb: nbformat.NotebookNode) -> None:
     """Replace images from the internet in ``nb``'s markdown by their text: a linked badge keeps its link."""
-    def text(match: re.Match) -> str:
+    def text(match: re.Match) -> str:  # "[alt](link)" for a linked image, "alt" for a plain one
         return f"[{match[1]}]({match[2]})" if match[2] else match[3]
 
     for cell in nb.cells:
@@ -170,9 +170,11 @@ def build(out: Path, notebooks: list[Path] | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the decks from the command line; the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: every notebook in notebooks/)")
-    parser.add_argument("--out", type=Path, default=ROOT / "build" / "slides", help="output folder (default: build/slides)")
+    parser.add_argument("--out", type=Path, default=ROOT / "build" / "slides",
+                        help="output folder (default: build/slides)")
     args = parser.parse_args(argv)
     decks = build(args.out, args.notebooks or None)
     print(f"{len(decks)} slide decks in {args.out}; open {args.out / 'index.html'} in a browser "

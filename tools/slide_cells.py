@@ -56,17 +56,24 @@ FIGURE_LINES = 15  # a figure takes up to 60% of the slide's height
 QUESTION = re.compile(r"^\*\*\d+\.", flags=re.MULTILINE)
 
 
+def _text(value: str | list[str]) -> str:
+    """A notebook's multi-line string, which the file may store as a list of lines."""
+    return "".join(value) if isinstance(value, list) else value
+
+
 def _source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+    """The cell's source as one string."""
+    return _text(cell.get("source", ""))
 
 
 def _has_heading(cell: dict, level: int) -> bool:
+    """Whether ``cell`` is markdown with a heading of ``level`` (2 for ``## ``) at the start of a line."""
     prefix = "#" * level + " "
     return cell["cell_type"] == "markdown" and any(line.startswith(prefix) for line in _source(cell).splitlines())
 
 
 def _has_figure(cell: dict) -> bool:
+    """Whether one of the cell's outputs is an image."""
     return any(mime in output.get("data", {}) for output in cell.get("outputs", []) for mime in FIGURES)
 
 
@@ -128,10 +135,10 @@ def _lines(cell: dict) -> int:
         data = output.get("data", {})
         if any(mime in data for mime in FIGURES):
             lines += FIGURE_LINES
-        elif "text/html" in data and "<table" in _source({"source": data["text/html"]}):
-            lines += _source({"source": data["text/html"]}).count("<tr")
+        elif "<table" in _text(data.get("text/html", "")):
+            lines += _text(data["text/html"]).count("<tr")
         else:
-            lines += len(_source({"source": output.get("text", data.get("text/plain", ""))}).splitlines())
+            lines += len(_text(output.get("text", data.get("text/plain", ""))).splitlines())
     return lines
 
 
@@ -161,6 +168,7 @@ def apply(nb: dict) -> list[int]:
 
 
 def _read(path: Path) -> dict:
+    """The notebook at ``path`` as JSON, or one sentence on why it cannot be read."""
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
@@ -168,9 +176,11 @@ def _read(path: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Set (or with --check, compare) the slide types of the notebooks; the exit status."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: every notebook in notebooks/)")
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a notebook differs from the rules")
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; exit 1 if a notebook differs from the rules")
     args = parser.parse_args(argv)
     paths = args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb"))
     written = 0

@@ -4,6 +4,8 @@ The decks are built once into a temporary folder and served on 127.0.0.1 (reveal
 through require.js, which needs http://). reveal.js then defines no ``window.Reveal``: the test
 asks require.js for the module the deck loaded, turns the slide transition off so that every
 slide can be measured as soon as it is shown, and moves with the space bar, as a lecturer does.
+No console error and no request to the internet is tolerated: the decks make none (the build
+turns the notebooks' Colab badge image into a text link).
 """
 
 from __future__ import annotations
@@ -27,18 +29,21 @@ OPEN_REVEAL = """async (id) => {
     return reveal.getTotalSlides();
 }"""
 
-# Where the deck is, and what the slide shown holds: figures' boxes, tables' smallest font.
+# Where the deck is, and what the slide shown holds: figures' boxes, tables' right edge and smallest font.
 SLIDE_STATE = """() => {
     const reveal = window.__reveal;
     const slide = reveal.getCurrentSlide();
     const scale = slide.getBoundingClientRect().width / slide.offsetWidth;
     const shown = element => element.getClientRects().length > 0 && element.getBoundingClientRect().width > 0;
     const figures = [...slide.querySelectorAll(".jp-OutputArea-output img, .widget-output img")].filter(shown)
-        .map(img => { const box = img.getBoundingClientRect(); return {left: box.left, right: box.right, width: box.width}; });
+        .map(img => img.getBoundingClientRect()).map(box => ({left: box.left, right: box.right, width: box.width}));
     const fonts = [...slide.querySelectorAll("table td, table th")].filter(shown)
         .map(cell => parseFloat(getComputedStyle(cell).fontSize) * scale);
+    const tableRight = Math.max(0, ...[...slide.querySelectorAll("table")].filter(shown)
+        .map(table => table.getBoundingClientRect().right));
     const {h, v} = reveal.getIndices();
-    return {hash: location.hash, position: [h, v || 0], figures, tableFont: fonts.length ? Math.min(...fonts) : null,
+    return {hash: location.hash, position: [h, v || 0], figures, tableRight,
+            tableFont: fonts.length ? Math.min(...fonts) : null,
             last: reveal.isLastSlide()};
 }"""
 
@@ -74,6 +79,7 @@ def _check_readable(state: dict, deck: str) -> None:
         assert 0 <= figure["left"] and figure["right"] <= 1280, f"{where}: a figure outside the window: {figure}"
     if state["tableFont"] is not None:
         assert state["tableFont"] >= TABLE_FONT, f"{where}: table text {state['tableFont']:.1f} px high"
+    assert state["tableRight"] <= 1280, f"{where}: a table reaches {state['tableRight']:.0f} px, past the window"
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
