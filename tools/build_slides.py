@@ -177,8 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="output folder (default: build/slides)")
     args = parser.parse_args(argv)
     decks = build(args.out, args.notebooks or None)
-    print(f"{len(decks)} slide decks in {args.out}; open {args.out / 'index.html'} in a browser "
-          f"(or serve the folder: python -m http.server -d {args.out}).")
+    print(f"{len(decks)} slide decks in {args.out}; open {args.out / 'index.html'} in a browser.")
     return 0
 
 
