@@ -12,7 +12,7 @@ LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test notebooks student site slides gpu-check profile-check references colab-cells lock bench clean
+.PHONY: help setup lab test notebooks student site slides slide-cells gpu-check profile-check references colab-cells lock bench clean
 
 help:
 	@echo "make lab          set up and start JupyterLab on notebooks/"
@@ -21,6 +21,7 @@ help:
 	@echo "make student      the notebooks without solutions in build/student/, and the answer key (teacher only)"
 	@echo "make site         the course as a static web site in build/site/ (offline; solutions removed)"
 	@echo "make slides       one reveal.js deck per notebook in build/slides/ (for the lecture hall)"
+	@echo "make slide-cells  set every cell's slide type by the rules of tools/slide_cells.py (make notebooks does it too)"
 	@echo "make gpu-check    on a CUDA machine: every notebook under the gpu profile (times, accuracies), then the unit tests"
 	@echo "make profile-check PROFILE=cpu   the same for another profile"
 	@echo "make references   re-train the reference runs (cpu profile) committed in alexnet_lib/reference/"
@@ -48,6 +49,7 @@ test: $(STAMP)
 
 notebooks: $(STAMP)
 	ALEXNET_PROFILE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
+	$(BIN)/python tools/slide_cells.py
 
 student: $(STAMP)
 	$(BIN)/python tools/student_notebooks.py
@@ -57,6 +59,9 @@ site: $(STAMP)
 
 slides: $(STAMP)
 	$(BIN)/python tools/build_slides.py
+
+slide-cells: $(STAMP)
+	$(BIN)/python tools/slide_cells.py
 
 gpu-check: $(STAMP)
 	$(BIN)/python tools/profile_check.py --profile gpu
