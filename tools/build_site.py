@@ -136,6 +136,11 @@ def stage_javascript(source: Path) -> None:
     shutil.copy2(requirejs, static / "require.js")
     (static / "mathjax2-hub-shim.js").write_text(HUB_SHIM, encoding="utf-8")
     shutil.copytree(widgets, source / "_extra" / WIDGETS_DIST)
+    # The widget modules bundled as "@jupyter-widgets/base" and "@jupyter-widgets/controls" look for
+    # the same icon fonts one level up, at <site root>/@jupyter-widgets/; whichever styles load last win.
+    for font in widgets.iterdir():
+        if font.suffix in {".woff2", ".woff", ".ttf", ".eot", ".svg"}:
+            shutil.copy2(font, source / "_extra" / "@jupyter-widgets")
 
 
 def run_jupyter_book(source: Path, output: Path) -> Path:
