@@ -136,8 +136,9 @@ def stage_javascript(source: Path) -> None:
     shutil.copy2(requirejs, static / "require.js")
     (static / "mathjax2-hub-shim.js").write_text(HUB_SHIM, encoding="utf-8")
     shutil.copytree(widgets, source / "_extra" / WIDGETS_DIST)
-    # The widget modules bundled as "@jupyter-widgets/base" and "@jupyter-widgets/controls" look for
-    # the same icon fonts one level up, at <site root>/@jupyter-widgets/; whichever styles load last win.
+    # Some page loads ask for the widgets' icon fonts one folder up, at <site root>/@jupyter-widgets/
+    # (the bundle also defines modules named "@jupyter-widgets/base" and "@jupyter-widgets/controls"):
+    # put them there too.
     for font in widgets.iterdir():
         if font.suffix in {".woff2", ".woff", ".ttf", ".eot", ".svg"}:
             shutil.copy2(font, source / "_extra" / "@jupyter-widgets")
@@ -145,7 +146,11 @@ def stage_javascript(source: Path) -> None:
 
 def run_jupyter_book(source: Path, output: Path) -> Path:
     """Build the book in ``source`` into ``output``; return the HTML folder, or stop with the reason."""
-    command = [str(Path(sys.executable).parent / "jupyter-book"), "build", str(source),
+    program = Path(sys.executable).parent / "jupyter-book"
+    if not program.exists():
+        raise SystemExit(f"jupyter-book is not installed next to {sys.executable}: run `make setup` "
+                         "(it is in the project's dev extras), then `make site`.")
+    command = [str(program), "build", str(source),
                "--path-output", str(output), "--builder", "html", "--all", "-q"]
     result = subprocess.run(command, capture_output=True, text=True)
     log = ANSI.sub("", result.stdout + result.stderr).replace(f"{source}{os.sep}", "")
@@ -193,13 +198,15 @@ def build(out: Path, notebooks: list[Path] | None = None) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the site into ``--out`` and say where it is and how to look at it."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "site", help="output folder (default: build/site)")
     args = parser.parse_args(argv)
     site = build(args.out)
     pages = len(list(site.glob("[0-9][0-9]_*.html")))
-    print(f"The site ({pages} pages) is in {site}: open {site / 'index.html'}, "
-          f"or serve it with `python -m http.server -d {site}`.")
+    where = os.path.relpath(site) if site.resolve().is_relative_to(Path.cwd()) else str(site)
+    print(f"The site ({pages} pages) is in {where}; to browse it, run "
+          f"`python -m http.server -d {where} 8000` and open http://127.0.0.1:8000/")
     return 0
 
 
