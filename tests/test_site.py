@@ -5,7 +5,7 @@ The site is built once for the module; tests/browser/test_site_browser.py loads 
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
 from pathlib import Path
 
@@ -18,10 +18,8 @@ COLAB_LINK = re.compile(r'href="(https://colab\.research\.google\.com/[^"]*)"')
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The tool ``tools/<name>.py`` (tests/conftest.py puts tools/ on the import path)."""
+    return importlib.import_module(name)
 
 
 @pytest.fixture(scope="module")

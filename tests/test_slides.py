@@ -5,7 +5,7 @@ The decks' behaviour in a browser is tested in tests/browser/test_slides_browser
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import json
 import re
 import shutil
@@ -19,10 +19,8 @@ REMOTE = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:
 
 
 def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The tool ``tools/<name>.py`` (tests/conftest.py puts tools/ on the import path)."""
+    return importlib.import_module(name)
 
 
 @pytest.fixture(scope="module")

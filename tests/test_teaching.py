@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from pathlib import Path
 
@@ -76,9 +75,8 @@ def test_run_times_match_the_recorded_measurements():
 
 
 def test_record_times_replaces_a_machines_rows(tmp_path):
-    spec = importlib.util.spec_from_file_location("profile_check", ROOT / "tools" / "profile_check.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    import profile_check as tool
+
     path = tmp_path / "times.csv"
     tool.record_times({"01_a": 10.4, "02_b": 3.6}, "ci", "box A", path)
     tool.record_times({"01_a": 12.0}, "ci", "box B", path)

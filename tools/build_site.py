@@ -25,14 +25,14 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import student_notebooks  # noqa: E402  (a sibling tool, found through the line above)
+import output_folder  # noqa: E402  (sibling tools, found through the line above)
+import student_notebooks  # noqa: E402
 import sync_colab_cells  # noqa: E402
 import vendor_js  # noqa: E402
 
@@ -167,12 +167,8 @@ def run_jupyter_book(source: Path, output: Path) -> Path:
 def build(out: Path, notebooks: list[Path] | None = None) -> Path:
     """Build the site from ``notebooks`` (default: every notebook) into ``out``; return ``out``."""
     notebooks = sorted(NOTEBOOKS.glob("*.ipynb")) if notebooks is None else notebooks
-    if out.exists() and not (out / MARKER).exists():
-        raise SystemExit(f"{out} exists and was not made by this tool (no {MARKER} file inside): "
-                         "remove it or choose another folder with --out.")
     toc = table_of_contents([path.stem for path in notebooks])
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".site-", dir=out.parent))
+    staging = output_folder.staging_beside(out, MARKER)
     try:
         source = staging / "book"
         source.mkdir()
@@ -185,13 +181,7 @@ def build(out: Path, notebooks: list[Path] | None = None) -> Path:
         html = run_jupyter_book(source, staging / "output")
         for name, student in students.items():  # each page's download button links to _sources/<name>
             nbformat.write(student, html / "_sources" / name)
-        (html / MARKER).write_text("made by tools/build_site.py; replaced on every run\n")
-        old = out.with_name(f".{out.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            out.rename(old)  # kept until the new site is in place
-        html.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        output_folder.swap_in(html, out, MARKER, "tools/build_site.py")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return out

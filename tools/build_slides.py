@@ -29,7 +29,6 @@ import os
 import re
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -37,7 +36,8 @@ from nbconvert import SlidesExporter
 from traitlets.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import vendor_js  # noqa: E402 (a sibling tool, found through the line above)
+import output_folder  # noqa: E402 (sibling tools, found through the line above)
+import vendor_js  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -148,22 +148,12 @@ def _write_decks(staging: Path, notebooks: list[Path]) -> list[tuple[str, str]]:
 def build(out: Path, notebooks: list[Path] | None = None) -> list[Path]:
     """Write the decks of ``notebooks`` (default: all in notebooks/) into ``out``; return their paths."""
     notebooks = sorted(NOTEBOOKS.glob("*.ipynb")) if notebooks is None else [Path(p) for p in notebooks]
-    if out.exists() and not (out / MARKER).exists():
-        raise SystemExit(f"{out} exists and was not made by this tool (no {MARKER} file inside): "
-                         "remove it or choose another folder with --out.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".slides-", dir=out.parent))
+    staging = output_folder.staging_beside(out, MARKER)
     try:
         decks = _write_decks(staging, notebooks)
         copy_vendor(staging / "vendor")
         (staging / "index.html").write_text(index_page(decks), encoding="utf-8")
-        (staging / MARKER).write_text("made by tools/build_slides.py; replaced on every run\n")
-        old = out.with_name(f".{out.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            out.rename(old)  # kept until the new folder is in place
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        output_folder.swap_in(staging, out, MARKER, "tools/build_slides.py")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return [out / name for name, _ in decks]

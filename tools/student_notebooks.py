@@ -20,10 +20,12 @@ import argparse
 import re
 import shutil
 import sys
-import tempfile
 from pathlib import Path
 
 import nbformat
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import output_folder  # noqa: E402  (a sibling tool, found through the line above)
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
@@ -59,11 +61,7 @@ def answer_key(solutions: dict[str, list[str]]) -> str:
 
 def build(out: Path, notebooks: list[Path]) -> int:
     """Write the student notebooks and the answer key into ``out``; return the number of solutions."""
-    if out.exists() and not (out / MARKER).exists():
-        raise SystemExit(f"{out} exists and was not made by this tool (no {MARKER} file inside): "
-                         "remove it or choose another folder with --out.")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".student-", dir=out.parent))
+    staging = output_folder.staging_beside(out, MARKER)
     try:
         (staging / "notebooks").mkdir()
         solutions = {}
@@ -71,13 +69,7 @@ def build(out: Path, notebooks: list[Path]) -> int:
             student, solutions[path.name] = strip_solutions(nbformat.read(path, as_version=4))
             nbformat.write(student, staging / "notebooks" / path.name)
         (staging / "ANSWER_KEY.md").write_text(answer_key(solutions), encoding="utf-8")
-        (staging / MARKER).write_text("made by tools/student_notebooks.py; replaced on every run\n")
-        old = out.with_name(f".{out.name}-old")
-        shutil.rmtree(old, ignore_errors=True)
-        if out.exists():
-            out.rename(old)  # kept until the new folder is in place
-        staging.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
+        output_folder.swap_in(staging, out, MARKER, "tools/student_notebooks.py")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return sum(len(texts) for texts in solutions.values())

@@ -6,7 +6,6 @@ The site is built once for the module (tools/build_site.py) and served on 127.0.
 from __future__ import annotations
 
 import functools
-import importlib.util
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -29,10 +28,9 @@ KNOWN_NOISE = (
 
 @pytest.fixture(scope="module")
 def base_url(serve, tmp_path_factory) -> str:
-    spec = importlib.util.spec_from_file_location("build_site", ROOT / "tools" / "build_site.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
-    return serve(tool.build(tmp_path_factory.mktemp("site") / "site"))
+    import build_site
+
+    return serve(build_site.build(tmp_path_factory.mktemp("site") / "site"))
 
 
 @functools.lru_cache(maxsize=None)

@@ -10,7 +10,6 @@ turns the notebooks' Colab badge image into a text link).
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -50,10 +49,9 @@ SLIDE_STATE = """() => {
 
 @pytest.fixture(scope="module")
 def tool():
-    spec = importlib.util.spec_from_file_location("build_slides", ROOT / "tools" / "build_slides.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    import build_slides
+
+    return build_slides
 
 
 @pytest.fixture(scope="module")
