@@ -1,0 +1,1 @@
+"""The browser tests: Chromium driven by Playwright (see conftest.py)."""
