@@ -5,31 +5,24 @@ The site is built once for the module; tests/browser/test_site_browser.py loads 
 
 from __future__ import annotations
 
-import importlib
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
 
+import build_site  # tools/, on the import path through tests/conftest.py
+import student_notebooks
+import sync_colab_cells
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 COLAB_LINK = re.compile(r'href="(https://colab\.research\.google\.com/[^"]*)"')
 
 
-def _load(name: str):
-    """The tool ``tools/<name>.py`` (tests/conftest.py puts tools/ on the import path)."""
-    return importlib.import_module(name)
-
-
 @pytest.fixture(scope="module")
-def tool():
-    return _load("build_site")
-
-
-@pytest.fixture(scope="module")
-def site(tool, tmp_path_factory) -> Path:
-    return tool.build(tmp_path_factory.mktemp("site") / "site")
+def site(tmp_path_factory) -> Path:
+    return build_site.build(tmp_path_factory.mktemp("site") / "site")
 
 
 def _page(site: Path, notebook: Path) -> str:
@@ -38,7 +31,7 @@ def _page(site: Path, notebook: Path) -> str:
 
 def _colab_url(notebook: Path) -> str:
     """The Colab address of ``notebook`` derived from pyproject.toml, as `make colab-cells` writes it."""
-    colab = _load("sync_colab_cells")
+    colab = sync_colab_cells
     badge = colab.badge_line(notebook.name, colab.repository_url())
     return re.fullmatch(r"\[!\[[^]]*\]\([^)]*\)\]\((.*)\)", badge).group(1)
 
@@ -76,7 +69,7 @@ def test_colab_links_and_badge_agree_with_pyproject(site, notebook):
     assert re.search(rf'<a[^>]*href="{re.escape(url)}"[^>]*>\s*<img[^>]*src="_images/open-in-colab\.svg"', page)
     teacher = nbformat.read(notebook, as_version=4)
     assert f"]({url})" in teacher.cells[0].source.splitlines()[0], "the notebook's own badge: run make colab-cells"
-    repository = _load("sync_colab_cells").repository_url()
+    repository = sync_colab_cells.repository_url()
     assert f'href="{repository}"' in page, "the repository button"
 
 
@@ -85,7 +78,7 @@ def test_page_links_its_notebook_without_solutions(site, notebook):
     page = _page(site, notebook)
     assert f'href="_sources/{notebook.name}"' in page
     download = nbformat.read(site / "_sources" / notebook.name, as_version=4)
-    student, _ = _load("student_notebooks").strip_solutions(nbformat.read(notebook, as_version=4))
+    student, _ = student_notebooks.strip_solutions(nbformat.read(notebook, as_version=4))
     assert download.cells == student.cells, "the download is the student's notebook, badge and all"
 
 
@@ -103,22 +96,22 @@ def test_the_colab_badge_image_is_ours(site):
     assert "<svg" in svg and "Open in" in svg and "http://www.w3.org/2000/svg" in svg and "href" not in svg
 
 
-def test_refuses_a_folder_it_did_not_make(tool, tmp_path):
+def test_refuses_a_folder_it_did_not_make(tmp_path):
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
     with pytest.raises(SystemExit, match="was not made by this tool"):
-        tool.build(out)
+        build_site.build(out)
     assert (out / "notes.txt").read_text() == "keep me"
 
 
-def test_fails_in_one_sentence_when_a_notebook_is_missing(tool, tmp_path):
+def test_fails_in_one_sentence_when_a_notebook_is_missing(tmp_path):
     out = tmp_path / "site"
     with pytest.raises(SystemExit, match="00_start_here.ipynb is missing"):
-        tool.build(out, NOTEBOOKS[1:])
+        build_site.build(out, NOTEBOOKS[1:])
     linked = next(p for p in NOTEBOOKS if "09_two_gpus" in p.name)  # 05 links to 09
     fifth = next(p for p in NOTEBOOKS if p.name.startswith("05_"))
     assert linked.name in fifth.read_text(encoding="utf-8")
     with pytest.raises(SystemExit, match=r"could not build the site: .*target not found: '09_two_gpus"):
-        tool.build(out, [NOTEBOOKS[0], fifth])
+        build_site.build(out, [NOTEBOOKS[0], fifth])
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "no site and no staging folder left"

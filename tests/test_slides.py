@@ -5,7 +5,6 @@ The decks' behaviour in a browser is tested in tests/browser/test_slides_browser
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import shutil
@@ -13,37 +12,25 @@ from pathlib import Path
 
 import pytest
 
+import build_slides  # tools/, on the import path through tests/conftest.py
+import slide_cells
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 REMOTE = re.compile(r"""<(?:script|link|img)\b[^>]*\b(?:src|href)\s*=\s*["']?(?:https?:)?//""", flags=re.IGNORECASE)
 
 
-def _load(name: str):
-    """The tool ``tools/<name>.py`` (tests/conftest.py puts tools/ on the import path)."""
-    return importlib.import_module(name)
-
-
 @pytest.fixture(scope="module")
-def slide_cells():
-    return _load("slide_cells")
-
-
-@pytest.fixture(scope="module")
-def build_slides():
-    return _load("build_slides")
-
-
-@pytest.fixture(scope="module")
-def decks(build_slides, tmp_path_factory):
+def decks(tmp_path_factory):
     """Every deck, built once into a temporary folder."""
     return build_slides.build(tmp_path_factory.mktemp("slides") / "slides")
 
 
-def test_committed_notebooks_follow_the_slide_rules(slide_cells, capsys):
+def test_committed_notebooks_follow_the_slide_rules(capsys):
     assert slide_cells.main(["--check"]) == 0, capsys.readouterr().err
 
 
-def test_check_names_the_notebook_that_differs_and_writing_fixes_it(slide_cells, tmp_path, capsys):
+def test_check_names_the_notebook_that_differs_and_writing_fixes_it(tmp_path, capsys):
     path = tmp_path / NOTEBOOKS[1].name
     nb = json.loads(NOTEBOOKS[1].read_text(encoding="utf-8"))
     nb["cells"][0]["metadata"]["slideshow"]["slide_type"] = "-"
@@ -68,7 +55,7 @@ FIGURE = {"output_type": "display_data", "data": {"image/png": "iVBOR...", "text
 PRINTED = {"output_type": "stream", "name": "stdout", "text": "55\n"}
 
 
-def test_rules_on_a_small_notebook(slide_cells):
+def test_rules_on_a_small_notebook():
     cells = [
         _cell("markdown", "[badge](x)\n# 1 · Title\n\nWhy."),                        # title
         _cell("code", "# Colab only: install\nimport sys"),                          # install cell
@@ -126,7 +113,7 @@ def test_index_links_every_deck_by_title(decks):
     assert '<a href="01_convolution_arithmetic.slides.html">1 · Convolution arithmetic' in index
 
 
-def test_build_replaces_its_own_folder_and_refuses_a_foreign_one(build_slides, tmp_path):
+def test_build_replaces_its_own_folder_and_refuses_a_foreign_one(tmp_path):
     out = tmp_path / "slides"
     build_slides.build(out, NOTEBOOKS[:1])
     (out / "stale.html").write_text("old")
@@ -141,13 +128,13 @@ def test_build_replaces_its_own_folder_and_refuses_a_foreign_one(build_slides, t
     assert (out / "notes.txt").read_text() == "mine"
 
 
-def test_a_missing_notebook_is_one_clear_sentence(build_slides, tmp_path):
+def test_a_missing_notebook_is_one_clear_sentence(tmp_path):
     with pytest.raises(SystemExit, match="cannot read the notebook .*nope.ipynb"):
         build_slides.build(tmp_path / "slides", [tmp_path / "nope.ipynb"])
     assert not (tmp_path / "slides").exists()
 
 
-def test_a_long_slide_goes_on_below_at_a_paragraph_or_between_code_cells(slide_cells):
+def test_a_long_slide_goes_on_below_at_a_paragraph_or_between_code_cells():
     long_output = {"output_type": "stream", "name": "stdout", "text": "line\n" * 15}
     cells = [
         _cell("markdown", "# Title"),
