@@ -102,8 +102,8 @@ def two_gpu_connections(model: nn.Module | None = None) -> pd.DataFrame:
     one GPU's half, ``C×H×W`` or units) and ``reads`` (``'own GPU'`` for a convolution in
     2 groups, ``'both GPUs'`` otherwise; conv1 reads the image, which both GPUs hold). The
     model is built on the meta device when none is given, so this takes no memory. Every layer
-    is shown halved, fc8 included: that fc8 was split is an assumption, since the paper says only
-    that half of the kernels or neurons were on each GPU (Section 3.2).
+    is halved but the last: the paper's Figure 2 draws fc8 as one layer of 1,000 units that reads
+    both GPUs' fc7, so its row gives the whole layer, marked ``(one layer)``.
 
     >>> two_gpu_connections()[["layer", "per_gpu", "reads"]].head(3).to_string(index=False)
     'layer   per_gpu     reads\\nconv1  48×55×55     image\\nconv2 128×27×27   own GPU\\nconv3 192×13×13 both GPUs'
@@ -121,11 +121,15 @@ def two_gpu_connections(model: nn.Module | None = None) -> pd.DataFrame:
             model = get("alexnet_2012")
     table = layer_table(model, model.input_size).set_index("name")
     rows = []
+    last = [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
     for name, layer in model.named_modules():
         if not isinstance(layer, (nn.Conv2d, nn.Linear)):
             continue
         shape = table.loc[name, "output_shape"]
         half = (shape[0] // 2, *shape[1:])
+        if layer is last:  # fc8: one layer in the paper's Figure 2, not two halves
+            rows.append({"layer": name.rsplit(".", 1)[-1], "per_gpu": f"{shape[0]} (one layer)", "reads": "both GPUs"})
+            continue
         if isinstance(layer, nn.Conv2d) and layer.in_channels == model.input_size[0]:
             reads = "image"
         elif isinstance(layer, nn.Conv2d) and layer.groups == 2:
@@ -152,23 +156,23 @@ def draw_two_gpu_network(model: nn.Module | None = None) -> Figure:
     fig, ax = plt.subplots(figsize=(11, 3.4))
     width, height, gap = 1.0, 0.55, 1.3
     rows_y = {0: 1.6, 1: 0.4}
+    last = len(columns) - 1  # fc8: one box between the GPUs, as in the paper's Figure 2
     for x, (layer, per_gpu, _) in enumerate(columns):
         for gpu, y in rows_y.items():
-            if layer == "image" and gpu == 1:
+            if layer == "image" and gpu == 1 or x == last and gpu == 1:
                 continue
-            cy = 1.0 if layer == "image" else y
+            cy = 1.0 if layer == "image" or x == last else y
             ax.add_patch(Rectangle((x * gap - width / 2, cy - height / 2), width, height,
-                                   facecolor="0.92" if layer == "image" else ("tab:blue" if gpu == 0 else "tab:orange"),
-                                   alpha=1 if layer == "image" else 0.25, edgecolor="0.3"))
+                                   facecolor="0.92" if layer in ("image", columns[last][0]) else ("tab:blue" if gpu == 0 else "tab:orange"),
+                                   alpha=1 if layer in ("image", columns[last][0]) else 0.25, edgecolor="0.3"))
             ax.text(x * gap, cy + 0.08, layer, ha="center", va="center", fontsize=9, fontweight="bold")
-            assumed = "*" if x == len(columns) - 1 else ""  # the last layer's split: see the footnote
-            ax.text(x * gap, cy - 0.12, per_gpu + assumed, ha="center", va="center", fontsize=7.5)
+            ax.text(x * gap, cy - 0.12, per_gpu.replace(" (one layer)", ""), ha="center", va="center", fontsize=7.5)
     for x, (layer, _, reads) in enumerate(columns[1:], start=1):
         x0, x1 = (x - 1) * gap + width / 2, x * gap - width / 2
         for gpu, y in rows_y.items():
-            y0 = 1.0 if x == 1 else y
+            y0, y = (1.0 if x == 1 else y), (1.0 if x == last else y)
             ax.add_artist(FancyArrowPatch((x0, y0), (x1, y), arrowstyle="-|>", mutation_scale=10, color="0.3"))
-            if reads == "both GPUs":
+            if reads == "both GPUs" and x != last:
                 other = rows_y[1 - gpu]
                 ax.add_artist(FancyArrowPatch((x0, other), (x1, y), arrowstyle="-|>", mutation_scale=10, color="tab:red"))
     for gpu, y in rows_y.items():
@@ -178,6 +182,6 @@ def draw_two_gpu_network(model: nn.Module | None = None) -> Figure:
     ax.axis("off")
     ax.set_title("AlexNet 2012 on two GPUs: red arrows cross between the GPUs")
     fig.text(0.5, 0.02, "each box: one GPU's half of the layer's output (maps × height × width, or units); "
-             f"the image goes to both GPUs; *{columns[-1][0]} in halves is assumed: the paper does not say how it was split",
-             ha="center", fontsize=8)
+             f"the image goes to both GPUs; {columns[last][0]} is one layer that reads both GPUs' {columns[last - 1][0]}, "
+             "as the paper's Figure 2 draws it", ha="center", fontsize=8)
     return fig

@@ -159,8 +159,12 @@ def topk_errors(
     device: str | torch.device | None = None,
     amp: bool | str = "auto",
     max_batches: int | None = None,
+    channels_last: bool | str = "auto",
 ) -> dict[int, float]:
     """Top-k error of ``model`` on every image of ``loader``, for each ``k`` in ``ks`` (:func:`topk_error`).
+
+    ``amp`` and ``channels_last`` default to what ``fit``'s evaluation uses, so that the top-1
+    error is exactly one minus the accuracy ``fit`` reports for the same model and images.
 
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 6))
     >>> errors = topk_errors(model, [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 5]))], ks=(1, 6), amp=False)
@@ -169,7 +173,7 @@ def topk_errors(
     """
     if device is None:
         device = next(model.parameters()).device
-    precision = choose_precision(device, amp, channels_last=False)
+    precision = choose_precision(device, amp, channels_last)
     missed, seen = dict.fromkeys(ks, 0.0), 0
     for out, y in outputs(model, loader, precision, max_batches):
         for k in ks:

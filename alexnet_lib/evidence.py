@@ -2,10 +2,17 @@
 
 A :class:`Claim` is one statement of a source (a blog post, a tutorial), paraphrased, with a
 function that gathers its evidence: a list of :class:`Check` (what was claimed, what was
-found) and a note. A check's ``found`` is computed by code, or, where code cannot settle it
-(a date, a competition result), taken from :data:`PUBLISHED`, the one place that keeps the
-figures papers state, each with its source. The verdict is never typed in: :func:`verdict`
-derives it from the checks, so different evidence gives a different verdict.
+found) and a note. A check's ``found`` is one of three kinds, and the table says which:
+
+- **computed**: read off the models, torchvision, PyTorch or the shape arithmetic;
+- **published**: a figure, name or date a paper prints, taken from :data:`PUBLISHED` with its
+  source (a date, a competition result: code cannot compute those);
+- **judgement**: our reading of a paper or a post, written by hand with its citation
+  (:meth:`Check.judged`, or a :class:`Published` of kind ``"judgement"``). Such a check is
+  only as good as the reading; the table marks it so that nobody takes it for a computation.
+
+:func:`verdict` derives the verdict from the checks, so different evidence gives a different
+verdict; where the evidence includes a judgement, so does the verdict.
 
 >>> checks = [Check("conv1 outputs", 55, 55), Check("(224 - 11) / 4 + 1", 55, 54.25)]
 >>> verdict(checks), verdict(checks[:1]), verdict(checks[1:]), verdict([])
@@ -23,15 +30,24 @@ import pandas as pd
 from . import paper
 from .basics import shape_text
 
-__all__ = ["PUBLISHED", "Check", "Claim", "ClaimList", "Published", "claims_table", "format_claims", "published", "value_text", "verdict"]
+__all__ = ["KINDS", "PUBLISHED", "Check", "Claim", "ClaimList", "Published", "claims_table", "format_claims", "published", "value_text", "verdict"]
 
 
 @dataclass(frozen=True)
 class Published:
-    """A figure a paper or an official page states, with where it says so."""
+    """A figure a paper or an official page states, with where it says so.
+
+    ``kind`` is ``"published"`` for what the source prints (a number, a name, a date) and
+    ``"judgement"`` for our reading of it (why the authors did something, what is new in it).
+    """
 
     value: object
     source: str
+    kind: str = "published"
+
+
+def _reading(value: object, source: str) -> Published:
+    return Published(value, source, "judgement")
 
 
 # What the papers say, where code cannot compute it. Section numbers are those of each paper. The 2012
@@ -47,17 +63,27 @@ PUBLISHED: dict[str, Published] = {
     "winner_top5_2011": Published(25.8, "Russakovsky et al. 2015, IJCV, the ILSVRC-2011 winner (XRCE)"),
     "paper_neurons": Published(650_000, "Krizhevsky et al. 2012, Abstract"),
     "relu_compared_with": Published("tanh", "Krizhevsky et al. 2012, Section 3.1 and Figure 1 (CIFAR-10)"),
-    "relu_speedup": Published(6, "Krizhevsky et al. 2012, Figure 1: six times faster to 25% training error"),
+    "relu_speedup": Published(paper.RELU_SPEEDUP.value, f"Krizhevsky et al. 2012, {paper.RELU_SPEEDUP.source}: "
+                              "faster to 25% training error than tanh"),
     "relu_origin": Published("Nair and Hinton 2010", "Krizhevsky et al. 2012, Section 3.1"),
     "dropout_origin": Published("Hinton et al. 2012", "Krizhevsky et al. 2012, Section 4.2"),
-    "two_gpu_reason": Published("memory: 3 GB on one GTX 580", "Krizhevsky et al. 2012, Section 3.2"),
-    "two_gpu_faster": Published(True, "Krizhevsky et al. 2012, Section 3.2: the two-GPU net trains slightly faster"),
+    "two_gpu_reason": _reading("memory: 3 GB on one GTX 580", "Krizhevsky et al. 2012, Section 3.2: one GTX 580's 3 GB "
+                               "'limits the maximum size of the networks that can be trained on it'"),
+    "two_gpus": _reading("two graphics cards, each with its own 3 GB", "Krizhevsky et al. 2012, Section 3.2: two GTX 580 "
+                         "GPUs that read and write one another's memory directly"),
+    "two_gpu_faster": Published(True, "Krizhevsky et al. 2012, Section 3.2 and footnote 2: slightly faster than the one-GPU net with half the kernels"),
     "lrn_name": Published("Local Response Normalization", "Krizhevsky et al. 2012, Section 3.3"),
-    "overlap_gain": Published([0.4, 0.3], "Krizhevsky et al. 2012, Section 3.4: top-1, top-5 error, 3/2 against 2/2"),
-    "pooling_novelty": Published("overlapping windows", "Krizhevsky et al. 2012, Section 3.4"),
+    "overlap_gain": Published(list(paper.OVERLAP_POOL_GAIN.value),
+                              f"Krizhevsky et al. 2012, {paper.OVERLAP_POOL_GAIN.source}: top-1, top-5 error, 3/2 against 2/2"),
+    "pooling_novelty": _reading("overlapping windows", "Krizhevsky et al. 2012, Section 3.4"),
+    "overfitting_measures": _reading("data augmentation and dropout", "Krizhevsky et al. 2012, Section 4 "
+                                     "('Reducing Overfitting'); Section 3.4 adds only that overlapping pooling made "
+                                     "overfitting 'slightly more difficult'"),
     "gpus": Published("two GTX 580", "Krizhevsky et al. 2012, Section 3.2"),
-    "augmentation": Published("224×224 crops of 256×256 images, horizontal reflections, PCA colour shifts",
+    "augmentation": _reading("224×224 crops of 256×256 images, horizontal reflections, PCA colour shifts",
                               "Krizhevsky et al. 2012, Section 4.1"),
+    "tf_slim_alexnet": Published("LRN removed, Xavier initialisation", "tensorflow/models, research/slim/nets/alexnet.py, "
+                                 "the docstring of alexnet_v2"),
     "lrn_no_gain": Published(True, "Simonyan and Zisserman 2015, Section 4.1: LRN did not improve network A"),
     "caffenet_pool_first": Published(True, "BVLC Caffe, models/bvlc_reference_caffenet/readme.md"),
     "batchnorm": Published(2015, "Ioffe and Szegedy 2015, Batch Normalization"),
@@ -65,16 +91,26 @@ PUBLISHED: dict[str, Published] = {
     "vgg_copied_layers_frozen": Published(False, "Simonyan and Zisserman 2015, Section 3.1: they kept learning"),
     "googlenet_fewer_params": Published(12, "Szegedy et al. 2015, Section 1"),
     "googlenet_blocks": Published(100, "Szegedy et al. 2015, Section 5: about 100 building blocks"),
-    "googlenet_reductions": Published("1×1 convolutions before the 3×3 and 5×5 ones", "Szegedy et al. 2015, Section 4"),
+    "googlenet_reductions": _reading("1×1 convolutions before the 3×3 and 5×5 ones", "Szegedy et al. 2015, Section 4"),
+    "bn_inception_params": _reading(11_000_000, "about 11 million, the figure commonly reported for BN-Inception "
+                                    "(Ioffe and Szegedy 2015); not counted here: torchvision has no BN-Inception"),
+    "inception_v3_grows_v2": _reading(False, "Szegedy et al. 2016, Rethinking the Inception Architecture, Table 3: "
+                                      "Inception-v3 is their Inception-v2 plus a factorised 7×7 and a batch-normalised "
+                                      "auxiliary classifier, which add parameters"),
     "init_std": Published(paper.WEIGHT_STD.value, "Krizhevsky et al. 2012, Section 5: weights from N(0, 0.01)"),
     "init_bias_one": Published(list(paper.BIAS_ONE_LAYERS.value), "Krizhevsky et al. 2012, Section 5"),
     "zfnet_conv1": Published([7, 2], "Zeiler and Fergus 2014, Fig. 3: 7×7 kernels, stride 2"),
     "zfnet_conv3_5": Published([384, 384, 256], "Zeiler and Fergus 2014, Fig. 3"),
     "vgg_weight_layers": Published([11, 16, 19], "Simonyan and Zisserman 2015, Table 1: configurations A, D, E"),
     "googlenet_layers": Published([22, 27], "Szegedy et al. 2015, Section 5: with parameters, and with pooling"),
+    "imagenet_photo_side": _reading(True, "Krizhevsky et al. 2012, Section 2: variable-resolution photos, down-sampled to "
+                                    "256×256; ILSVRC photos are typically several hundred pixels a side (Russakovsky et "
+                                    "al. 2015, IJCV)"),
     "fashion_mnist": Published([60_000, 10_000, 28, 10], "Xiao, Rasul and Vollgraf 2017: training, test images, side, classes"),
     "flowers102_classes": Published(102, "Nilsback and Zisserman 2008"),
-    "lenet_1989": Published("LeCun et al. 1989: a smaller network on 16×16 digits",
+    "lenet_sigmoid": _reading("a sigmoid squashing function", "LeCun et al. 1998, Section II.B, and Appendix A: "
+                              "f(a) = A tanh(S a), 'a sigmoid squashing function'"),
+    "lenet_1989": _reading("LeCun et al. 1989: a smaller network on 16×16 digits",
                             "LeCun et al. 1989, Backpropagation Applied to Handwritten Zip Code Recognition"),
 }
 
@@ -94,8 +130,9 @@ def published(key: str) -> Published:
 class Check:
     """One testable part of a claim: what the source says (``claimed``) and what we found (``found``).
 
-    ``source`` is empty when ``found`` was computed by code, else where it was published.
-    Numbers agree within ``tolerance``; anything else must be equal.
+    ``source`` is empty when ``found`` was computed by code, else where it was published or,
+    for a ``judgement``, where the reading comes from. Numbers agree within ``tolerance``;
+    anything else must be equal.
 
     >>> Check("top-5 error", 15.3, 15.3).holds, Check("points gained", 10, 10.5, tolerance=1).holds
     (True, True)
@@ -106,6 +143,7 @@ class Check:
     found: object
     source: str = ""
     tolerance: float = 0.0
+    judgement: bool = False
 
     @property
     def holds(self) -> bool:
@@ -118,9 +156,23 @@ class Check:
 
     @classmethod
     def against(cls, what: str, claimed: object, key: str, tolerance: float = 0.0) -> Check:
-        """A check against the published figure ``key``: its value is ``found``, its source the check's."""
+        """A check against the published figure ``key``: its value is ``found``, its source and kind the check's."""
         figure = published(key)
-        return cls(what, claimed, figure.value, figure.source, tolerance)
+        return cls(what, claimed, figure.value, figure.source, tolerance, figure.kind == "judgement")
+
+    @classmethod
+    def judged(cls, what: str, claimed: object, found: object, citation: str) -> Check:
+        """A judgement: ``found`` is our reading of a paper or a post, by hand, and ``citation`` says where to read it.
+
+        >>> Check.judged("what the post's code draws weights from", "N(0, 1)", "N(0, 1)", "post 000, init_param").kind
+        'judgement'
+        """
+        return cls(what, claimed, found, citation, judgement=True)
+
+    @property
+    def kind(self) -> str:
+        """'computed', 'published' or 'judgement': where ``found`` comes from."""
+        return "judgement" if self.judgement else "published" if self.source else "computed"
 
 
 def verdict(checks: Sequence[Check]) -> str:
@@ -194,12 +246,16 @@ def _check_text(check: Check) -> str:
         text = f"{mark} {check.what}: {found}"
     else:
         text = f"{mark} {check.what}: claimed {value_text(check.claimed)}, found {found}"
+    if check.judgement:
+        return text + f" [judgement: {check.source}]"
     return text + (f" [{check.source}]" if check.source else "")
 
 
+KINDS = ("computed", "published", "judgement")
+
+
 def _how(checks: Sequence[Check]) -> str:
-    kinds = {"published" if check.source else "computed" for check in checks}
-    return " + ".join(sorted(kinds, key=["computed", "published"].index)) or "-"
+    return " + ".join(k for k in KINDS if any(check.kind == k for check in checks)) or "-"
 
 
 def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:

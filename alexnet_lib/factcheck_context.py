@@ -12,15 +12,18 @@ dates and results, from :data:`alexnet_lib.evidence.PUBLISHED`.
 
 from __future__ import annotations
 
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .activations import gradient_profile
 from .comparison import MILESTONES, weight_layer_depth
 from .data import CLASS_NAMES, FASHION_MNIST_SIDE, OFFICIAL_SIZES, flowers102_class_names
 from .evidence import Check, ClaimList, published
 from .lenet import EuclideanRBF, ScaledTanh, Subsampling
 from .model_facts import conv_widths, count_modules, get_model, layer_rows, n_params, output_shape, params
+from .reference import reference_histories
 from .shapes import conv_output_size, pool_output_size
 
 A = "alexnet_2012"
@@ -36,8 +39,14 @@ def _lrn_later() -> tuple[list[Check], str]:
 
 @_claim("000-why-two", "000 003", "two GPUs for speed: computers were too slow in 2012 (003: split for faster training)")
 def _why_two() -> tuple[list[Check], str]:
-    return [P("the paper's reason", "speed", "two_gpu_reason"), P("two GPUs also trained faster", True, "two_gpu_faster")], \
+    return [P("the paper's reason", "speed", "two_gpu_reason"), P("the two-GPU net trained slightly faster than a smaller one-GPU net", True, "two_gpu_faster")], \
         "memory was the limit; the memory section of notebook 05 computes it"
+
+
+@_claim("000-dual-core", "000", "AlexNet ran on a 'dual-core' structure: two cores, each computing half of every layer")
+def _dual_core() -> tuple[list[Check], str]:
+    return [P("the hardware", "two cores of one processor", "two_gpus")], \
+        "two separate GPUs (graphics cards), not two cores: each had its own 3 GB, which is why the network was split"
 
 
 @_claim("000-eval", "000", "eval() switches dropout off")
@@ -51,7 +60,7 @@ def _flowers() -> tuple[list[Check], str]:
     return [C("classes", 102, len(flowers102_class_names()))], ""
 
 
-@_claim("001-ilsvrc", "001 002 003", "won ILSVRC-2012 with 15.3% top-5 error, about 10 points below the 2011 winner, "
+@_claim("001-ilsvrc", "001 003", "won ILSVRC-2012 with 15.3% top-5 error, about 10 points below the 2011 winner, "
         "far ahead of the runner-up")
 def _ilsvrc() -> tuple[list[Check], str]:
     best, last, second = (published(k).value for k in ("alexnet_top5_2012", "winner_top5_2011", "runner_up_top5_2012"))
@@ -65,10 +74,49 @@ def _relu() -> tuple[list[Check], str]:
     x = torch.linspace(-6, 6, 1201, requires_grad=True)
     (relu_slope,) = torch.autograd.grad(F.relu(x).sum(), x)
     (sigmoid_slope,) = torch.autograd.grad(torch.sigmoid(x).sum(), x)
-    return [P("the paper measured it against", "sigmoid", "relu_compared_with"),
+    relu, sigmoid = (epochs_to(reference_histories("cpu")[run], _TRAIN_ACC) for run in ("lenet", "lenet_sigmoid"))
+    return [C(f"LeNet reaches {_TRAIN_ACC:.0%} training accuracy in fewer epochs with ReLU than with sigmoid", True,
+              relu < sigmoid),
             C("ReLU's slope for every positive input", 1.0, float(relu_slope[x > 0].min()))], \
-        (f"Figure 1: {published('relu_speedup').value} times faster than tanh, on CIFAR-10; sigmoid's slope is at most "
-         f"{float(sigmoid_slope.max()):.2f}")
+        (f"{relu} epochs against {sigmoid} in notebook 03's reference runs; sigmoid's slope is at most "
+         f"{float(sigmoid_slope.max()):.2f}. The paper measured against tanh, not sigmoid: "
+         f"{published('relu_speedup').value} times fewer iterations to 25% training error ({published('relu_speedup').source})")
+
+
+_TRAIN_ACC = 0.75
+
+
+def epochs_to(history: pd.DataFrame, accuracy: float, column: str = "train_acc") -> int:
+    """The first epoch at which ``history[column]`` reaches ``accuracy`` (one past the last if it never does)."""
+    reached = history.loc[history[column] >= accuracy, "epoch"]
+    return int(reached.iloc[0]) if len(reached) else int(history["epoch"].max()) + 1
+
+
+@_claim("001-relu-vanishing", "001", "ReLU solved the vanishing-gradient problem (for positive inputs)")
+def _relu_vanishing() -> tuple[list[Check], str]:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(256, 784, generator=g), torch.randint(0, 10, (256,), generator=g)
+    norms = gradient_profile(["relu"], x, y, depth=10)["relu"]
+    first, last = float(norms.iloc[0]), float(norms.iloc[-1])
+    return [C("ReLU's slope for a positive input", 1.0, _relu_slope_at(1.0)),
+            C("a 10-layer ReLU network's first layer gets as large a gradient as its last", True, first >= last)], \
+        (f"under PyTorch's default initialisation the gradient's norm still shrinks, from {last:.2g} at the last layer to "
+         f"{first:.2g} at the first (random images; notebook 03 measures the same on Fashion-MNIST). ReLU eased the "
+         "problem; initialisation, batch norm and shortcuts did the rest")
+
+
+def _relu_slope_at(value: float) -> float:
+    x = torch.tensor(value, requires_grad=True)
+    (slope,) = torch.autograd.grad(F.relu(x), x)
+    return float(slope)
+
+
+@_claim("001-pooling-overfit", "001", "pooling prevents overfitting and improves generalisation")
+def _pooling_overfit() -> tuple[list[Check], str]:
+    return [P("what the paper uses against overfitting", "pooling", "overfitting_measures")], \
+        ("pooling shrinks what later layers read (the claim on pooling's parameters), which may help a little, but it "
+         "prevents nothing: the paper's measures are in Section 4, and of pooling it says only that overlap made "
+         "overfitting 'slightly more difficult' (Section 3.4). Notebook 06's networks overfit with pooling in them")
 
 
 @_claim("001-dropout", "001", "dropout switches units off at random in training and uses them all at test time")
@@ -125,29 +173,45 @@ def _googlenet_params() -> tuple[list[Check], str]:
     paper, google = n_params(get_model(A)), n_params(get_model("googlenet"))
     return [P("the GoogLeNet paper's factor", 12, "googlenet_fewer_params"),
             C("alexnet_2012 / torchvision's GoogLeNet", 12, round(paper / google, 1), tolerance=1)], \
-        f"{paper:,} against {google:,}; torchvision's rebuild adds batch norm and counts a 1,000-way classifier"
+        (f"{paper:,} against {google:,}, about {paper / google:.0f} times: 12 is the GoogLeNet paper's own round figure "
+         "(Section 1), which its Table 1 does not bear out either (about 6.8 million)")
 
 
 @_claim("001-inception", "001", "Inception v2 brought in the 1×1 convolutions that reduce the channels")
 def _inception() -> tuple[list[Check], str]:
     ones = sum(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) for m in get_model("googlenet").modules())
     return [C("1×1 convolutions already in GoogLeNet (v1)", 0, ones), P("GoogLeNet's reductions", "Inception v2", "googlenet_reductions")], \
-        f"batch norm is what Inception v2 added ({published('batchnorm').source})"
+        ("the 1×1 reductions are already in GoogLeNet (2014); 'Inception v2' names either BN-Inception (Ioffe and "
+         "Szegedy 2015) or the factorised network of Szegedy et al. 2016, and neither introduced them")
 
 
 @_claim("001-inception-v3", "001", "Inception v3 has fewer parameters than v2")
 def _inception_v3() -> tuple[list[Check], str]:
     v3, v1 = n_params(get_model("inception_v3", aux_logits=False, init_weights=False)), n_params(get_model("googlenet"))
-    return [], f"torchvision has no v2 to count; its v3 has {v3:,} parameters, {v3 / v1:.1f} times GoogLeNet's {v1:,}"
+    bn_inception = published("bn_inception_params")
+    return [Check.judged("fewer than BN-Inception, the network usually called v2", True, v3 < bn_inception.value,
+                         bn_inception.source),
+            P("fewer than 'Inception-v2' of the v3 paper", True, "inception_v3_grows_v2")], \
+        (f"torchvision's v3 has {v3:,} parameters (the v3 paper: fewer than 25 million), {v3 / v1:.1f} times "
+         f"GoogLeNet's {v1:,}; BN-Inception has about {bn_inception.value / 1e6:.0f} million. Whichever network one calls "
+         "v2, v3 is larger")
 
 
 @_claim("001-resnet", "001", "a shortcut adds 1 to a block's gradient, so it cannot vanish")
 def _resnet() -> tuple[list[Check], str]:
-    block = nn.Linear(8, 8)
-    nn.init.zeros_(block.weight)
     x = torch.randn(8, requires_grad=True, generator=torch.Generator().manual_seed(0))
-    (grad,) = torch.autograd.grad((x + block(x)).sum(), x)
-    return [C("gradient through a block that has learned nothing", 1.0, float(grad.min()))], "the output is x + F(x)"
+    grads = []
+    for weight in (torch.zeros(8, 8), -torch.eye(8)):  # F learned nothing; F learned to cancel x
+        block = nn.Linear(8, 8, bias=False)
+        with torch.no_grad():
+            block.weight.copy_(weight)
+        (grad,) = torch.autograd.grad((x + block(x)).sum(), x)
+        grads.append(float(grad.abs().max()))
+    return [C("gradient through a block that has learned nothing", 1.0, grads[0]),
+            C("gradient through any block stays away from 0", True, grads[1] > 0)], \
+        ("the gradient is I + ∂F/∂x: the shortcut's identity helps, but a block whose F cancels x passes no gradient "
+         "at all (second check), so it can vanish; He et al. 2016 doubt that vanishing gradients were their plain "
+         "networks' problem anyway (Section 4.1)")
 
 
 @_claim("001-lenet-year", "001", "the LeNet in its table (LeNet-5) is LeCun's network of 1989")
@@ -157,7 +221,7 @@ def _lenet_year() -> tuple[list[Check], str]:
             P("LeCun's network of 1989", "LeNet-5", "lenet_1989")], ""
 
 
-@_claim("001-lenet", "001 002", "LeNet-5: 1×32×32 input, 6@28×28, pooled 6@14×14, 16@10×10, pooled 16@5×5, then 120, 84, 10 units")
+@_claim("001-lenet", "001", "LeNet-5: 1×32×32 input, 6@28×28, pooled 6@14×14, 16@10×10, pooled 16@5×5, then 120, 84, 10 units")
 def _lenet() -> tuple[list[Check], str]:
     table = layer_rows("lenet5_1998")
     found = [tuple(s) for s in table[table["type"].isin(_LENET_LAYERS)]["output_shape"]]
@@ -171,8 +235,8 @@ def _lenet() -> tuple[list[Check], str]:
 _LENET_LAYERS = ("Conv2d", "PartialConv2d", "Subsampling", "Linear", "EuclideanRBF")
 
 
-@_claim("001-lenet-parts", "001 002", "LeNet-5 squashes with a sigmoid after each pooling, pools by plain averaging "
-        "with trainable parameters, and ends in RBF units")
+@_claim("001-lenet-parts", "001 002", "LeNet-5 squashes with a sigmoid, after each pooling layer; pools by averaging "
+        "with trainable parameters; and ends in RBF units")
 def _lenet_parts() -> tuple[list[Check], str]:
     model = get_model("lenet5_1998")
     kinds = [type(m) for m in model.features.children()]
@@ -182,10 +246,23 @@ def _lenet_parts() -> tuple[list[Check], str]:
     gap = float((torch.tanh(x) - (2 * torch.sigmoid(2 * x) - 1)).abs().max())
     squash = next(m for m in model.modules() if isinstance(m, ScaledTanh))
     return [C("squashing after pooling", True, after_pool is ScaledTanh),
-            C("the squashing function", "sigmoid", f"{squash.amplitude} tanh({squash.slope:.4g} a)"),
-            C("pooling", "plain average", "2×2 sum × trainable coefficient + bias"), C("S2's trainable parameters", 12, n_params(s2)),
+            P("what LeCun et al. call their squashing function", "a sigmoid squashing function", "lenet_sigmoid"),
+            C("S2 = trainable coefficient × (2×2 sum) + trainable bias", True, subsampling_is_scaled_sum()),
+            C("S2's trainable parameters", 12, n_params(s2)),
             C("RBF output units", True, isinstance(list(model.modules())[-1], EuclideanRBF))], \
-        f"tanh is a rescaled sigmoid: tanh(x) − (2σ(2x) − 1) is at most {gap:.0e}; Dive into Deep Learning's LeNet uses a sigmoid"
+        (f"the function is {squash.amplitude} tanh({squash.slope:.4g} a), a rescaled sigmoid: tanh(x) − (2σ(2x) − 1) "
+         f"is at most {gap:.0e}; Dive into Deep Learning's LeNet uses the logistic sigmoid itself")
+
+
+def subsampling_is_scaled_sum() -> bool:
+    """Whether the library's ``Subsampling`` computes coefficient × (2×2 sum) + bias, map by map, on random maps."""
+    layer = Subsampling(3)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor([0.5, -1.0, 2.0]))
+        layer.bias.copy_(torch.tensor([0.1, 0.2, 0.3]))
+        x = torch.rand(2, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+        by_hand = 4 * F.avg_pool2d(x, 2) * layer.weight.view(1, 3, 1, 1) + layer.bias.view(1, 3, 1, 1)
+        return bool(torch.allclose(layer(x), by_hand, atol=1e-6))
 
 
 @_claim("001-epoch", "001", "an epoch is one forward pass, backward pass and update")
@@ -227,9 +304,9 @@ def _one_by_one() -> tuple[list[Check], str]:
 @_claim("001-conv-rule", "001", "a convolution has one output channel per kernel, and each kernel is as deep as its input")
 def _conv_rule() -> tuple[list[Check], str]:
     conv2 = get_model(A).features.conv2
-    return [C("nn.Conv2d(96, 256, 5): kernels × depth", (256, 96), tuple(nn.Conv2d(96, 256, 5).weight.shape[:2])),
-            C("AlexNet's conv2 (96 input maps): kernels × depth", (256, 96), tuple(conv2.weight.shape[:2]))], \
-        f"the rule fails for grouped convolutions: conv2 of the two-GPU network has {conv2.groups} groups"
+    return [C("nn.Conv2d(96, 256, 5): kernels × depth", (256, 96), tuple(nn.Conv2d(96, 256, 5).weight.shape[:2]))], \
+        (f"true of an ordinary convolution; a grouped one's kernels are shallower: conv2 of the two-GPU network has "
+         f"{conv2.groups} groups, so its kernels are {conv2.weight.shape[1]} deep, as the post's own table says")
 
 
 @_claim("001-eval-bn", "001", "eval() switches batch norm and dropout off")
@@ -289,8 +366,10 @@ def _vs_lenet() -> tuple[list[Check], str]:
 @_claim("002-ten-times", "002", "ImageNet images are more than ten times as high and wide as MNIST's, hence 11×11 kernels")
 def _ten_times() -> tuple[list[Check], str]:
     side = get_model(A).input_size[1]
-    return [C("AlexNet's input side / MNIST's", "more than 10", f"{side / FASHION_MNIST_SIDE:.0f}")], \
-        f"256 / 28 = {256 / FASHION_MNIST_SIDE:.1f} for the images before cropping; the photos themselves vary in size (Section 2)"
+    return [P("ImageNet's photos: more than 10 × 28 = 280 pixels a side", True, "imagenet_photo_side"),
+            C("the network's input: 224 / 28 more than 10", True, side / FASHION_MNIST_SIDE > 10)], \
+        (f"true of the photos, false of what the network sees: {side} / {FASHION_MNIST_SIDE} = "
+         f"{side / FASHION_MNIST_SIDE:.0f}, and {256 / FASHION_MNIST_SIDE:.1f} for the 256×256 images before cropping")
 
 
 @_claim("002-gradients", "002", "ReLU's gradient is 1 for positive inputs; sigmoid's is near 0 where its output nears 0 or 1")
@@ -341,4 +420,5 @@ def _new_003() -> tuple[list[Check], str]:
 
 @_claim("003-tensorflow", "003", "TensorFlow's official AlexNet later dropped LRN and used Xavier initialisation")
 def _tensorflow() -> tuple[list[Check], str]:
-    return [], "the post names no file or version to check"
+    return [P("what TF-slim's alexnet_v2 changed", "LRN removed, Xavier initialisation", "tf_slim_alexnet")], \
+        "that file's network is the 'one weird trick' AlexNet of 2014, as torchvision's is"

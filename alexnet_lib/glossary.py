@@ -28,6 +28,8 @@ class Term(NamedTuple):
 
 GLOSSARY: list[Term] = [Term(*fields) for fields in [
     # convolutions and their arithmetic
+    ("convolutional neural network (CNN)", "卷积神经网络 (CNN)", "",
+     "a network built mainly of convolutional layers, usually with pooling, ending in a classifier"),
     ("convolutional layer", "卷积层", "",
      "slides small learned kernels over the input; each kernel makes one feature map"),
     ("kernel (filter)", "卷积核 / 滤波器", "",
@@ -49,6 +51,8 @@ GLOSSARY: list[Term] = [Term(*fields) for fields in [
     ("grouped convolution", "分组卷积", "",
      "splits the channels into groups, each output group reading only its own input group "
      "(AlexNet's two GPUs: groups=2 in conv2, conv4 and conv5)"),
+    ("dilated convolution", "空洞卷积 / 扩张卷积", "",
+     "a convolution whose kernel taps are spread apart (dilation d leaves d − 1 pixels between them)"),
     ("downsampling (subsampling)", "下采样 / 子采样", "",
      "shrinking a map's height and width, by a stride above 1 or by pooling"),
     # pooling and normalisation
@@ -77,11 +81,14 @@ GLOSSARY: list[Term] = [Term(*fields) for fields in [
     ("hyperbolic tangent (tanh)", "双曲正切 (tanh) / tanh 函数", "",
      "squashes any input into (-1, 1); tanh(x) = 2·sigmoid(2x) - 1, its slope at most 1"),
     ("rectified linear unit (ReLU)", "修正线性单元", "",
-     "max(0, x): slope 1 for positive inputs, so gradients do not shrink"),
+     "max(0, x): slope 1 for positive inputs and 0 for negative ones; an active unit passes its gradient on unscaled, "
+     "but small weights can still shrink it layer by layer (notebook 03 measures this)"),
     ("vanishing gradient", "梯度消失", "",
      "gradients shrinking layer by layer on the way back, so early layers barely learn"),
     ("residual connection", "残差连接", "",
      "adds a block's input to its output, so very deep networks still train (ResNet)"),
+    ("radial basis function (RBF)", "径向基函数 (RBF)", "",
+     "a unit that outputs a distance between its input and a stored vector (LeNet-5's output layer)"),
     ("softmax", "softmax 函数", "",
      "turns a vector of scores into probabilities that sum to 1"),
     # training
@@ -90,6 +97,10 @@ GLOSSARY: list[Term] = [Term(*fields) for fields in [
      "through many layers (AlexNet: zero-mean Gaussian, standard deviation 0.01)"),
     ("cross-entropy loss", "交叉熵损失", "",
      "minus the log of the probability the model gives the true class"),
+    ("stochastic gradient descent (SGD)", "随机梯度下降 (SGD)", "",
+     "gradient descent on the gradient of one mini-batch at a time instead of the whole training set"),
+    ("batch size", "批量大小 / 批大小", "",
+     "how many examples make one mini-batch (AlexNet: 128)"),
     ("learning rate", "学习率", "",
      "the size of each gradient descent step"),
     ("momentum", "动量", "动量法",
@@ -102,12 +113,25 @@ GLOSSARY: list[Term] = [Term(*fields) for fields in [
      "one pass over all the training data"),
     ("overfitting", "过拟合", "",
      "fitting the training data much better than unseen data"),
+    ("validation set", "验证集", "",
+     "examples held out of training to choose settings (learning rate, epochs); the test set is kept for the final figure"),
     ("dropout", "Dropout (kept in English) / 随机失活", "暂退法 (2nd edition) / 丢弃法 (1st edition)",
      "randomly zeroes units during training so that no unit can rely on another"),
-    ("data augmentation", "数据增强 / 数据增广", "图像增广",
-     "training on randomly changed copies of the images (crops, flips, colour)"),
+    ("data augmentation", "数据增强 / 数据增广", "",
+     "training on randomly changed copies of the training examples, of any kind of data"),
+    ("image augmentation", "图像增强 / 图像增广", "",
+     "data augmentation for images: random crops, flips and colour changes (d2l-zh's chapter on it says 图像增广)"),
+    ("principal component analysis (PCA)", "主成分分析 (PCA)", "",
+     "finds the directions along which data vary most; AlexNet's colour augmentation shifts pixels along them"),
     ("transfer learning", "迁移学习", "",
      "starting a new task from a network trained on another (often ImageNet), usually by fine-tuning it"),
+    # many GPUs
+    ("data parallelism", "数据并行", "",
+     "every device holds the whole model and trains on its own share of each batch; gradients are then averaged"),
+    ("model parallelism", "模型并行", "",
+     "the model's layers or kernels are split across devices (AlexNet's two GPUs), which exchange activations"),
+    ("all-reduce", "全归约 (all-reduce)", "",
+     "a collective that sums (or averages) a tensor across all processes and gives every process the result"),
     # measuring and looking inside
     ("number of parameters", "参数量", "",
      "how many trainable values (weights and biases) a model has"),

@@ -24,6 +24,8 @@ __all__ = [
     "OPTIMIZER", "BATCH_SIZE", "MOMENTUM", "WEIGHT_DECAY", "LEARNING_RATE", "LR_DIVISOR", "LR_REDUCTIONS", "EPOCHS",
     "TRAINING_IMAGES", "CLASSES", "FALL_2011", "TRAINING_DAYS", "GPUS", "WEIGHT_STD", "BIAS_ONE_LAYERS", "IMAGE_SIDE", "CROP_SIDE",
     "AUGMENTATION_FACTOR", "PCA_ALPHA_STD", "PCA_TOP1_GAIN", "TEST_PATCHES", "TOP_K",
+    "RELU_SPEEDUP", "RELU_SETUP", "TWO_GPU_GAIN", "LRN_GAIN", "LRN_CIFAR10_ERRORS", "OVERLAP_POOL_GAIN",
+    "DROPOUT_SLOWDOWN", "NEURONS", "ablations_table",
 ]
 
 PAPER = 'Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep Convolutional Neural Networks", NIPS 2012'
@@ -44,6 +46,23 @@ FALL_2011 = Fact((15_000_000, 22_000), "images and categories of the ImageNet Fa
                  "Section 6")
 IMAGE_SIDE = Fact(256, "side of the images: shorter side rescaled to it, then the central square cut out", "Section 2")
 TOP_K = Fact(5, "labels a top-5 answer may name: wrong only if the true label is not among them", "Section 2")
+
+# The architecture's ideas, each with what the paper measured it was worth (Section 3). The gains are
+# percentage points of error saved on ILSVRC, as (top-1, top-5).
+RELU_SPEEDUP = Fact(6, "times fewer iterations to 25% training error with ReLUs than with tanh units", "Section 3.1, Figure 1")
+RELU_SETUP = Fact("a four-layer convolutional network on CIFAR-10, ReLU against tanh, each with its best learning rate",
+                  "the experiment behind the six-fold speed-up", "Section 3.1, Figure 1")
+TWO_GPU_GAIN = Fact((1.7, 1.2), "points of (top-1, top-5) error the two-GPU net saves against a net with half as many "
+                    "kernels in each convolutional layer on one GPU (not halved: the last convolution and the fully "
+                    "connected layers, footnote 2)", "Section 3.2")
+LRN_GAIN = Fact((1.4, 1.2), "points of (top-1, top-5) error that local response normalisation saves", "Section 3.3")
+LRN_CIFAR10_ERRORS = Fact((13, 11), "test error (%) of a four-layer CNN on CIFAR-10 without and with normalisation",
+                          "Section 3.3")
+OVERLAP_POOL_GAIN = Fact((0.4, 0.3), "points of (top-1, top-5) error that overlapping pooling (3×3, stride 2) saves "
+                         "against 2×2 windows with stride 2, at the same output size", "Section 3.4")
+DROPOUT_SLOWDOWN = Fact(2, "dropout roughly multiplies the iterations needed to converge by this", "Section 4.2")
+NEURONS = Fact((253_440, 186_624, 64_896, 64_896, 43_264, 4096, 4096, 1000),
+               "neurons in each layer after the input, conv1 to fc8, as printed", "Section 3.5")
 
 # Augmentation and the ten-patch test (Section 4.1).
 CROP_SIDE = Fact(224, "side of the random training patches and of the test patches", "Section 4.1")
@@ -125,6 +144,33 @@ def results_table() -> pd.DataFrame:
     """
     table = pd.DataFrame(RESULTS).rename(columns={"top1": "top-1 %", "top5": "top-5 %"})
     return table.set_index("model")
+
+
+def ablations_table() -> pd.DataFrame:
+    """What the paper measured each of its ideas to be worth, one row per idea, with the section.
+
+    Error gains are percentage points saved on ILSVRC ("–" where the paper measured something
+    else, which ``measured`` then says).
+
+    >>> ablations_table().loc["overlapping pooling", ["top-1 points", "top-5 points"]].tolist()
+    [0.4, 0.3]
+    """
+    lrn_without, lrn_with = LRN_CIFAR10_ERRORS.value
+    rows = {
+        "ReLU": (None, None, f"{RELU_SPEEDUP.value}× fewer iterations to 25% training error than tanh, on CIFAR-10 "
+                 "with a four-layer CNN", RELU_SPEEDUP.source),
+        "two GPUs": (*TWO_GPU_GAIN.value, "against a one-GPU net with half the kernels in most convolutional layers",
+                     TWO_GPU_GAIN.source),
+        "local response normalisation": (*LRN_GAIN.value, f"also {lrn_without}% → {lrn_with}% test error on CIFAR-10 "
+                                         "(a four-layer CNN)", LRN_GAIN.source),
+        "overlapping pooling": (*OVERLAP_POOL_GAIN.value, "3×3 windows, stride 2, against 2×2, stride 2",
+                                OVERLAP_POOL_GAIN.source),
+        "PCA colour augmentation": (PCA_TOP1_GAIN.value, None, "top-1 only, stated as 'over 1%'", PCA_TOP1_GAIN.source),
+        "dropout": (None, None, "without it the network overfits substantially; it multiplies the iterations needed "
+                    f"to converge by about {DROPOUT_SLOWDOWN.value}", DROPOUT_SLOWDOWN.source),
+    }
+    columns = ["top-1 points", "top-5 points", "measured", "source"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns, dtype=object).fillna("–")
 
 
 def facts_table(facts: dict[str, Fact]) -> pd.DataFrame:

@@ -92,7 +92,9 @@ class Recipe:
         train, test = self.subset
         images = replace(PROFILES[self.profile], train_images=train, test_images=test).images_text()
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
-        epochs += f" (a budget of {self.budget:,} training images)" if self.budget else ""
+        if self.budget:
+            capped = f", capped at {MAX_BUDGET_EPOCHS} epochs" if self.epochs == MAX_BUDGET_EPOCHS else ""
+            epochs += f" (a budget of {self.budget:,} training images{capped})"
         return (
             f"{self.model}({kwargs}) at {self.side}×{self.side}, profile {self.profile}: {images}, {epochs} of "
             f"batches of {self.batch_size}, {self.optimizer} ({self._optimizer_text()}) "

@@ -23,7 +23,14 @@ EXPECTED_CHINESE = (
     "批量规范化", "Dropout", "随机失活", "丢弃法", "暂退法", "数据增强", "数据增广", "图像增广", "过拟合", "权重衰减",
     "学习率", "动量", "权重初始化", "小批量", "轮", "训练轮数", "迭代周期", "交叉熵损失", "参数量", "乘加运算",
     "残差连接", "混淆矩阵", "遮挡敏感性", "top-5 错误率", "迁移学习",
+    # terms the course uses in notebooks 01, 02, 06 and 09, and in its validation split
+    "数据并行", "模型并行", "全归约", "随机梯度下降", "批量大小", "验证集", "主成分分析", "径向基函数", "空洞卷积", "扩张卷积",
+    "卷积神经网络",
 )
+
+
+def test_image_augmentation_is_kept_apart_from_data_augmentation():
+    assert english_term("图像增广") == "image augmentation" and english_term("数据增广") == "data augmentation"
 
 
 def _all_chinese() -> list[str]:
@@ -54,7 +61,7 @@ def test_lookups_go_both_ways(term):
 
 
 def test_unknown_terms_say_what_to_do(capsys):
-    with pytest.raises(KeyError, match="not in the glossary; the terms are: convolutional layer"):
+    with pytest.raises(KeyError, match="not in the glossary; the terms are: convolutional neural network"):
         chinese_term("transformer")
     with pytest.raises(KeyError, match="not in the glossary's Chinese columns"):
         english_term("注意力")
