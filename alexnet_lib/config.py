@@ -115,7 +115,7 @@ PROFILES: dict[str, Profile] = {
                 train_images=2_000, test_images=1_000, epochs=2, batch_size=128, alexnet_input=64),
         Profile("cpu", "a laptop CPU: at most 10 minutes per notebook, AlexNet at 64x64, training budgets sized for 2 cores",
                 train_images=None, test_images=None, epochs=10, batch_size=128, alexnet_input=64),
-        Profile("gpu", "a CUDA GPU: the book's AlexNet at 224x224, at most 5 minutes per notebook on a T4",
+        Profile("gpu", "a CUDA GPU: the book's AlexNet at 224x224, about 5 minutes per notebook on a T4 (estimated, not yet timed)",
                 train_images=None, test_images=None, epochs=10, batch_size=128, alexnet_input=224),
     )
 }
