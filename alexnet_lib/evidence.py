@@ -76,9 +76,8 @@ PUBLISHED: dict[str, Published] = {
     "overlap_gain": Published(list(paper.OVERLAP_POOL_GAIN.value),
                               f"Krizhevsky et al. 2012, {paper.OVERLAP_POOL_GAIN.source}: top-1, top-5 error, 3/2 against 2/2"),
     "pooling_novelty": _reading("overlapping windows", "Krizhevsky et al. 2012, Section 3.4"),
-    "overfitting_measures": _reading("data augmentation and dropout", "Krizhevsky et al. 2012, Section 4 "
-                                     "('Reducing Overfitting'); Section 3.4 adds only that overlapping pooling made "
-                                     "overfitting 'slightly more difficult'"),
+    "pooling_prevents_overfitting": _reading(False, "notebook 06: networks with pooling overfit their training images "
+                                             "unless augmentation or dropout is added; Krizhevsky et al. 2012, Section 4"),
     "gpus": Published("two GTX 580", "Krizhevsky et al. 2012, Section 3.2"),
     "augmentation": _reading("224×224 crops of 256×256 images, horizontal reflections, PCA colour shifts",
                               "Krizhevsky et al. 2012, Section 4.1"),

@@ -147,7 +147,8 @@ def _fc8_groups() -> tuple[list[Check], str]:
     fc8 = weight_shape(A, "fc8")
     return [C("fc8's outputs, both GPUs together", 2 * 1000, fc8[0]), C("fc8's inputs", 4096, fc8[1])], \
         (f"fc8 has {fc8[0]:,} outputs in all, one per class: the paper's Figure 2 draws it as one layer that reads "
-         "both GPUs' fc7. Two groups of 1,000 would be 2,000 scores for 1,000 classes.")
+         "both GPUs' fc7. Two groups of 1,000 would be 2,000 scores for 1,000 classes; the post contradicts itself, "
+         "since it also gives 1,000 outputs in all.")
 
 
 @_claim("000-lrn", "000", "LRN is the paper's own normalisation, applied after conv1 and conv2")

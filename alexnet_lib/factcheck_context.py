@@ -43,10 +43,15 @@ def _why_two() -> tuple[list[Check], str]:
         "memory was the limit; the memory section of notebook 05 computes it"
 
 
-@_claim("000-dual-core", "000", "AlexNet ran on a 'dual-core' structure: two cores, each computing half of every layer")
+@_claim("000-dual-core", "000", "AlexNet has a 'dual-core' structure: two cores, each computing half of the network, exchanging "
+        "data only at some layers")
 def _dual_core() -> tuple[list[Check], str]:
-    return [P("the hardware", "two cores of one processor", "two_gpus")], \
-        "two separate GPUs (graphics cards), not two cores: each had its own 3 GB, which is why the network was split"
+    model = get_model(A)
+    halves = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.groups == 2]
+    return [C("each layer in two halves that meet only at some layers (convolutions kept on one half)", True, len(halves) == 3),
+            P("what the halves ran on", "two cores", "two_gpus")], \
+        ("the structure is right; the word is not: two separate GPUs (graphics cards), not two cores of one "
+         "processor, each with its own 3 GB, which is why the network was split")
 
 
 @_claim("000-eval", "000", "eval() switches dropout off")
@@ -101,8 +106,9 @@ def _relu_vanishing() -> tuple[list[Check], str]:
     return [C("ReLU's slope for a positive input", 1.0, _relu_slope_at(1.0)),
             C("a 10-layer ReLU network's first layer gets as large a gradient as its last", True, first >= last)], \
         (f"under PyTorch's default initialisation the gradient's norm still shrinks, from {last:.2g} at the last layer to "
-         f"{first:.2g} at the first (random images; notebook 03 measures the same on Fashion-MNIST). ReLU eased the "
-         "problem; initialisation, batch norm and shortcuts did the rest")
+         f"{first:.2g} at the first (random images; notebook 03 measures the same on Fashion-MNIST, and shows He's "
+         "initialisation keeping the two of the same order). ReLU eased the problem; initialisation, batch norm and "
+         "shortcuts did the rest")
 
 
 def _relu_slope_at(value: float) -> float:
@@ -111,12 +117,15 @@ def _relu_slope_at(value: float) -> float:
     return float(slope)
 
 
-@_claim("001-pooling-overfit", "001", "pooling prevents overfitting and improves generalisation")
+@_claim("001-pooling-overfit", "001", "pooling cuts the parameters, and so prevents overfitting and improves generalisation")
 def _pooling_overfit() -> tuple[list[Check], str]:
-    return [P("what the paper uses against overfitting", "pooling", "overfitting_measures")], \
-        ("pooling shrinks what later layers read (the claim on pooling's parameters), which may help a little, but it "
-         "prevents nothing: the paper's measures are in Section 4, and of pooling it says only that overlap made "
-         "overfitting 'slightly more difficult' (Section 3.4). Notebook 06's networks overfit with pooling in them")
+    conv5 = output_shape(A, "conv5")
+    without = torch.Size(conv5).numel() * 4096 + 4096
+    return [C("fc6 needs fewer parameters after pool5", True, params(A, "fc6") < without),
+            P("prevents overfitting", True, "pooling_prevents_overfitting")], \
+        ("fewer parameters may help a little (the paper: overlap made overfitting 'slightly more difficult', Section "
+         "3.4), but pooling prevents nothing: the paper's measures against overfitting are augmentation and dropout "
+         "(Section 4), and notebook 06's networks overfit with pooling in them")
 
 
 @_claim("001-dropout", "001", "dropout switches units off at random in training and uses them all at test time")
@@ -235,8 +244,8 @@ def _lenet() -> tuple[list[Check], str]:
 _LENET_LAYERS = ("Conv2d", "PartialConv2d", "Subsampling", "Linear", "EuclideanRBF")
 
 
-@_claim("001-lenet-parts", "001 002", "LeNet-5 squashes with a sigmoid, after each pooling layer; pools by averaging "
-        "with trainable parameters; and ends in RBF units")
+@_claim("001-lenet-parts", "001 002", "LeNet-5 squashes with a sigmoid after pooling (not between convolution and pooling, "
+        "as the post's code does); pools by averaging with trainable parameters; and ends in RBF units")
 def _lenet_parts() -> tuple[list[Check], str]:
     model = get_model("lenet5_1998")
     kinds = [type(m) for m in model.features.children()]
@@ -245,13 +254,17 @@ def _lenet_parts() -> tuple[list[Check], str]:
     x = torch.linspace(-4, 4, 81)
     gap = float((torch.tanh(x) - (2 * torch.sigmoid(2 * x) - 1)).abs().max())
     squash = next(m for m in model.modules() if isinstance(m, ScaledTanh))
+    after_conv = kinds[kinds.index(Subsampling) - 1]
     return [C("squashing after pooling", True, after_pool is ScaledTanh),
+            C("no squashing between convolution and pooling (the post's contrast with its code)", True,
+              after_conv is not ScaledTanh),
             P("what LeCun et al. call their squashing function", "a sigmoid squashing function", "lenet_sigmoid"),
             C("S2 = trainable coefficient × (2×2 sum) + trainable bias", True, subsampling_is_scaled_sum()),
             C("S2's trainable parameters", 12, n_params(s2)),
             C("RBF output units", True, isinstance(list(model.modules())[-1], EuclideanRBF))], \
-        (f"the function is {squash.amplitude} tanh({squash.slope:.4g} a), a rescaled sigmoid: tanh(x) − (2σ(2x) − 1) "
-         f"is at most {gap:.0e}; Dive into Deep Learning's LeNet uses the logistic sigmoid itself")
+        (f"LeNet-5 squashes after its convolutions too (C1, C3, C5) and after F6. The function is {squash.amplitude} "
+         f"tanh({squash.slope:.4g} a), a rescaled sigmoid: tanh(x) − (2σ(2x) − 1) is at most {gap:.0e}; Dive into "
+         "Deep Learning's LeNet uses the logistic sigmoid itself")
 
 
 def subsampling_is_scaled_sum() -> bool:

@@ -109,6 +109,12 @@ def googlenet():
         return tv.googlenet(weights=None, aux_logits=False, init_weights=False)
 
 
+def grouped_alexnet():
+    """The 2012 network with its GPU split as grouped convolutions: conv2, conv4 and conv5 in 2 groups (Figure 2)."""
+    convs = [(3, 96, 11, 1), (96, 256, 5, 2), (256, 384, 3, 1), (384, 384, 3, 2), (384, 256, 3, 2)]
+    return nn.Sequential(*(nn.Conv2d(i, o, k, groups=g, device="meta") for i, o, k, g in convs))
+
+
 @functools.lru_cache(maxsize=None)
 def inception_v3():
     with torch.device("meta"):
@@ -161,7 +167,8 @@ REFERENCE = {
     "000-fc6-fc7": lambda: [(2048, 9216), (2048, 4096)],
     "000-fc8": lambda: [tuple(FC["fc8"].weight.shape), False],
     "000-fc8-groups": lambda: [FC["fc8"].out_features, FC["fc8"].in_features],
-    "000-dual-core": lambda: [pub("two_gpus")],
+    "000-dual-core": lambda: [sum(isinstance(m, nn.Conv2d) and m.groups == 2 for m in grouped_alexnet().modules()) == 3,
+                              pub("two_gpus")],
     "000-lrn": lambda: [("conv1", "conv2")],
     "000-lrn-later": lambda: [pub("lrn_no_gain")],
     "000-why-two": lambda: [pub("two_gpu_reason"), pub("two_gpu_faster")],
@@ -180,7 +187,7 @@ REFERENCE = {
     "001-ilsvrc": lambda: [pub("alexnet_top5_2012"), round(pub("winner_top5_2011") - pub("alexnet_top5_2012"), 1)],
     "001-relu": lambda: [first_epoch_at("lenet", 0.75) < first_epoch_at("lenet_sigmoid", 0.75), 1.0],
     "001-relu-vanishing": lambda: [1.0, relu_mlp_first_gradient_at_least_last()],
-    "001-pooling-overfit": lambda: [pub("overfitting_measures")],
+    "001-pooling-overfit": lambda: [PARAMS["fc6"] < 256 * 13 * 13 * 4096 + 4096, pub("pooling_prevents_overfitting")],
     "001-dropout": lambda: [True, True],
     "001-augment": lambda: [pub("augmentation")],
     "001-zfnet": lambda: [pub("zfnet_conv1")[1], pub("zfnet_conv1")[0] < 11, tuple(pub("zfnet_conv3_5")), pub("zfnet_wide_variant")],
@@ -194,7 +201,7 @@ REFERENCE = {
     "001-resnet": lambda: [1.0, False],
     "001-lenet-year": lambda: ["1998", pub("lenet_1989")],
     "001-lenet": lambda: [(1, 32, 32), (6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), 120, 84, 10],
-    "001-lenet-parts": lambda: [True, pub("lenet_sigmoid"), True, 2 * 6, True],
+    "001-lenet-parts": lambda: [True, False, pub("lenet_sigmoid"), True, 2 * 6, True],
     "001-epoch": lambda: [math.ceil(pub("fashion_mnist")[0] / 64)],
     "001-pooling": lambda: [(96, 96), 0, PARAMS["fc6"] < 256 * 13 * 13 * 4096 + 4096],
     "001-conv-rule": lambda: [(256, 96)],
