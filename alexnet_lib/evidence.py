@@ -62,7 +62,6 @@ PUBLISHED: dict[str, Published] = {
                                      "Krizhevsky et al. 2012, Section 6 (the second-best ILSVRC-2012 entry)"),
     "winner_top5_2011": Published(25.8, "Russakovsky et al. 2015, IJCV, the ILSVRC-2011 winner (XRCE)"),
     "paper_neurons": Published(650_000, "Krizhevsky et al. 2012, Abstract"),
-    "relu_compared_with": Published("tanh", "Krizhevsky et al. 2012, Section 3.1 and Figure 1 (CIFAR-10)"),
     "relu_speedup": Published(paper.RELU_SPEEDUP.value, f"Krizhevsky et al. 2012, {paper.RELU_SPEEDUP.source}: "
                               "faster to 25% training error than tanh"),
     "relu_origin": Published("Nair and Hinton 2010", "Krizhevsky et al. 2012, Section 3.1"),
@@ -96,8 +95,6 @@ PUBLISHED: dict[str, Published] = {
     "inception_v3_grows_v2": _reading(False, "Szegedy et al. 2016, Rethinking the Inception Architecture, Table 3: "
                                       "Inception-v3 is their Inception-v2 plus a factorised 7×7 and a batch-normalised "
                                       "auxiliary classifier, which add parameters"),
-    "init_std": Published(paper.WEIGHT_STD.value, "Krizhevsky et al. 2012, Section 5: weights from N(0, 0.01)"),
-    "init_bias_one": Published(list(paper.BIAS_ONE_LAYERS.value), "Krizhevsky et al. 2012, Section 5"),
     "zfnet_conv1": Published([7, 2], "Zeiler and Fergus 2014, Fig. 3: 7×7 kernels, stride 2"),
     "zfnet_conv3_5": Published([384, 384, 256], "Zeiler and Fergus 2014, Fig. 3"),
     "vgg_weight_layers": Published([11, 16, 19], "Simonyan and Zisserman 2015, Table 1: configurations A, D, E"),
