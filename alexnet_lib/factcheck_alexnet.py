@@ -20,13 +20,13 @@ from torch import nn
 
 from . import models
 from .alexnet import cuda_convnet_padding
+from .basics import seeded, shape_text
 from .comparison import weight_layer_depth
 from .evidence import Check, ClaimList, published
 from .model_facts import (
     PAPER_LAYERS, block_order, both_gpus_params, conv_widths, count_modules, get_model, n_params, normalised_after,
     output_shape, params, swap_pool_and_lrn, weight_shape,
 )
-from .basics import shape_text
 from .shapes import conv_output_size, pool_output_size
 
 A, T, K = "alexnet_2012", "alexnet_2012_two_tower", "alexnet_keras_bn"
@@ -178,9 +178,9 @@ def _init() -> tuple[list[Check], str]:
             C("largest bias after it", 0.0, bias)], _init_note(post)
 
 
-def post_000_init(model: nn.Module) -> nn.Module:
-    """What post 000's ``init_param`` does, in our words: every weight from N(0, 1), every bias 0. In place."""
-    with torch.no_grad():
+def post_000_init(model: nn.Module, seed: int = 0) -> nn.Module:
+    """What post 000's ``init_param`` does, in our words: every weight from N(0, 1), every bias 0. In place, seeded."""
+    with torch.no_grad(), seeded(seed):
         for name, p in model.named_parameters():
             nn.init.normal_(p) if name.endswith("weight") else nn.init.zeros_(p)
     return model

@@ -76,8 +76,8 @@ class Recipe:
 
     @property
     def side(self) -> int:
-        """The side of the images the model sees."""
-        return self.resize or FASHION_MNIST_SIDE
+        """The side of the images the model sees: the crop's where there is one, else the resized images'."""
+        return self.crop or self.resize or FASHION_MNIST_SIDE
 
     def describe(self) -> str:
         """The recipe in one paragraph.

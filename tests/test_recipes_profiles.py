@@ -25,9 +25,10 @@ def test_a_budget_shows_about_its_images_whatever_is_on_disk(on_disk):
 def test_budget_recipes_follow_the_data_on_disk(monkeypatch):
     monkeypatch.setattr("alexnet_lib.recipes.fashion_mnist_counts", lambda: {"train": 60_000, "test": 10_000})
     assert recipe("alexnet_cpu", "cpu").epochs == 3 and recipe("alexnet_d2l", "gpu").epochs == 2
+    assert "(a budget of 160,000 training images)" in recipe("alexnet_cpu", "cpu").describe()
     monkeypatch.setattr("alexnet_lib.recipes.fashion_mnist_counts", lambda: {"train": 3_615, "test": 1_770})
     assert recipe("alexnet_cpu", "cpu").epochs == 40
-    assert "(a budget of 160,000 training images)" in recipe("alexnet_cpu", "cpu").describe()
+    assert "(a budget of 160,000 training images, capped at 40 epochs)" in recipe("alexnet_cpu", "cpu").describe()
 
 
 def test_every_recipe_honours_the_caps(monkeypatch):
