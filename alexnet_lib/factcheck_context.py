@@ -119,9 +119,7 @@ def _relu_slope_at(value: float) -> float:
 
 @_claim("001-pooling-overfit", "001", "pooling cuts the parameters, and so prevents overfitting and improves generalisation")
 def _pooling_overfit() -> tuple[list[Check], str]:
-    conv5 = output_shape(A, "conv5")
-    without = torch.Size(conv5).numel() * 4096 + 4096
-    return [C("fc6 needs fewer parameters after pool5", True, params(A, "fc6") < without),
+    return [C("fc6 needs fewer parameters after pool5", True, params(A, "fc6") < fc6_params_without_pool5()),
             P("prevents overfitting", True, "pooling_prevents_overfitting")], \
         ("fewer parameters may help a little (the paper: overlap made overfitting 'slightly more difficult', Section "
          "3.4), but pooling prevents nothing: the paper's measures against overfitting are augmentation and dropout "
@@ -289,12 +287,17 @@ def _epoch() -> tuple[list[Check], str]:
 @_claim("001-pooling", "001", "pooling keeps the channels and cuts the parameters and computation")
 def _pooling() -> tuple[list[Check], str]:
     pool5, conv5 = output_shape(A, "pool5"), output_shape(A, "conv5")
-    without = torch.Size(conv5).numel() * 4096 + 4096
+    without = fc6_params_without_pool5()
     return [C("channels in and out of pool1", [96, 96], [output_shape(A, "conv1")[0], output_shape(A, "pool1")[0]]),
             C("parameters of a max-pooling layer", 0, n_params(nn.MaxPool2d(3, 2))),
             C("fc6 needs fewer parameters after pool5", True, params(A, "fc6") < without)], \
         (f"pooling has no parameters of its own; it shrinks the maps the next layer reads: fc6 on {conv5[1]}×{conv5[2]} maps "
          f"would need {without:,} parameters, on pool5's {pool5[1]}×{pool5[2]} it has {params(A, 'fc6'):,}")
+
+
+def fc6_params_without_pool5() -> int:
+    """The parameters fc6 would need if it read conv5's maps directly, without pool5 (4,096 units, with biases)."""
+    return torch.Size(output_shape(A, "conv5")).numel() * 4096 + 4096
 
 
 @_claim("001-pool-where", "001", "pooling layers sit between convolutional layers, and between fully connected layers")
