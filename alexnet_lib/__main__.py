@@ -1,10 +1,10 @@
-"""``python -m alexnet_lib``: see :mod:`alexnet_lib.cli`."""
+"""``python -m alexnet_lib``: see :mod:`alexnet_lib.runs.cli`."""
 
 import os
 import sys
 
 try:
-    from .cli import main  # inside the try: a Ctrl-C while it loads gets the one-line answer
+    from .runs.cli import main  # inside the try: a Ctrl-C while it loads gets the one-line answer
 
     status = main()
 except KeyboardInterrupt:  # Ctrl-C before main() could answer it (main answers it once it runs)

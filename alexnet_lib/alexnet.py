@@ -24,7 +24,6 @@ from torch import nn
 
 from .basics import seeded
 from .convnet import ConvNet, check_input, check_positive
-from .paper import BIAS_ONE_LAYERS, WEIGHT_STD
 
 __all__ = [
     "conv3_to_relu5",
@@ -176,6 +175,13 @@ def conv3_to_relu5(widths: tuple[int, int, int] = (384, 384, 256), groups: int =
     ]
 
 
+# Section 5 of the paper: every weight from a zero-mean Gaussian with standard deviation 0.01; the
+# biases of conv2, conv4, conv5 and the fully connected hidden layers at 1, every other bias at 0.
+# (alexnet_lib.facts.paper states the same facts with their section; tests/test_paper.py checks the two agree.)
+WEIGHT_STD = 0.01
+BIAS_ONE_LAYERS = ("conv2", "conv4", "conv5", "fc6", "fc7")
+
+
 def init_2012(model: nn.Module, seed: int | None = None) -> nn.Module:
     """The paper's initialisation (Section 5), in place: every weight from N(0, 0.01); biases 1 or 0.
 
@@ -192,14 +198,14 @@ def init_2012(model: nn.Module, seed: int | None = None) -> nn.Module:
     """
     layers = [(name.rsplit(".", 1)[-1], layer) for name, layer in model.named_modules()
               if isinstance(layer, (nn.Conv2d, nn.Linear))]
-    if not any(name in BIAS_ONE_LAYERS.value for name, _ in layers):
-        raise ValueError(f"init_2012 finds layers by the paper's names ({', '.join(BIAS_ONE_LAYERS.value)}) and "
+    if not any(name in BIAS_ONE_LAYERS for name, _ in layers):
+        raise ValueError(f"init_2012 finds layers by the paper's names ({', '.join(BIAS_ONE_LAYERS)}) and "
                          f"{type(model).__name__} has none of them: name its layers as AlexNet2012 does.")
     with seeded(seed), torch.no_grad():
         for name, layer in layers:
-            layer.weight.normal_(0.0, WEIGHT_STD.value)
+            layer.weight.normal_(0.0, WEIGHT_STD)
             if layer.bias is not None:
-                layer.bias.fill_(1.0 if name in BIAS_ONE_LAYERS.value else 0.0)
+                layer.bias.fill_(1.0 if name in BIAS_ONE_LAYERS else 0.0)
     return model
 
 

@@ -5,7 +5,7 @@ native input and the source it follows: ``get(name, **kwargs)`` builds one, ``en
 describes it without building it and ``list_models()`` lists the names. Models are named by
 source and year and their entries cite the paper section or file they follow. The layers live
 in :mod:`alexnet_lib.lenet`, :mod:`alexnet_lib.alexnet` and :mod:`alexnet_lib.alexnet_variants`;
-:mod:`alexnet_lib.comparison` puts the models side by side.
+:mod:`alexnet_lib.course.comparison` puts the models side by side.
 
 Every model takes ``num_classes`` (10 for the Fashion-MNIST models, 1,000 for the ImageNet
 ones), ``input_size`` (the side of the square native input; the first fully connected layer

@@ -7,7 +7,7 @@ test accuracy, seconds, images per second. The loop is short: each epoch trains 
 :class:`_Step` per batch), then tests (:func:`alexnet_lib.evaluation.run_eval`). The arithmetic
 per device is :mod:`alexnet_lib.precision`'s; the progress bar, live curve and time estimate
 are :class:`alexnet_lib.progress.Reporter`'s; evaluation and checkpoints have modules of their
-own (:mod:`alexnet_lib.evaluation`, :mod:`alexnet_lib.checkpoints`).
+own (:mod:`alexnet_lib.evaluation`, :mod:`alexnet_lib.runs.checkpoints`).
 
 Reproducibility: ``fit(..., seed=0)`` seeds dropout and the shuffling and augmentation of our
 loaders (without touching PyTorch's global random state outside the call); build the model

@@ -23,7 +23,7 @@ import torch
 from alexnet_lib.evaluation import evaluate
 from alexnet_lib.precision import choose_precision
 from alexnet_lib.recipes import epochs_for_budget, recipe, train_recipe
-from alexnet_lib.reference import machine_name
+from alexnet_lib.course.reference import machine_name
 
 FULL = (60_000, 10_000)
 

@@ -6,7 +6,7 @@ script checks) is trained for the same number of batches of the same size by
 
 (a) the book: ``d2l.load_data_fashion_mnist(batch_size, resize=224)`` + ``d2l.train_ch6``
     (PIL resizing per image in 4 DataLoader workers, float32, its Animator drawn headless);
-(b) ours: ``alexnet_lib.d2l_compat.load_data_fashion_mnist`` + ``train_ch6``, the drop-ins
+(b) ours: ``alexnet_lib.course.d2l_compat.load_data_fashion_mnist`` + ``train_ch6``, the drop-ins
     with the same names and arguments (batches resized on the device, bf16/AMP and
     channels_last where they help).
 
@@ -18,7 +18,7 @@ training step in its own arithmetic (one-off kernel set-up is not throughput).
 
 Prints images/s for both, the ratio, and our GFLOP/s, counting a training step as 3 × the
 forward pass and a multiply-accumulate as 2 FLOPs (forward MACs from
-``alexnet_lib.tables.layer_table``). ``--sweep MODEL`` instead measures our engine alone with
+``alexnet_lib.course.tables.layer_table``). ``--sweep MODEL`` instead measures our engine alone with
 mixed precision and channels_last on and off.
 
 Run: python benchmarks/bench_training.py [--batches N] [--batch-size B] [--device cpu|cuda]
@@ -43,7 +43,7 @@ from torch import nn
 
 from alexnet_lib.config import get_config
 from alexnet_lib.data import ensure_fashion_mnist
-from alexnet_lib.reference import cpu_model
+from alexnet_lib.course.reference import cpu_model
 
 
 def book_alexnet() -> nn.Sequential:
@@ -66,7 +66,7 @@ def book_alexnet() -> nn.Sequential:
 def forward_macs(side: int = 224) -> int:
     """Forward multiply-accumulates per image of the book's AlexNet; checks it equals our ``alexnet_d2l``."""
     from alexnet_lib.models import get
-    from alexnet_lib.tables import layer_table
+    from alexnet_lib.course.tables import layer_table
 
     book = layer_table(book_alexnet(), (1, side, side))
     ours = layer_table(get("alexnet_d2l", seed=0), (1, side, side))
@@ -177,7 +177,7 @@ def run_book(args, device: torch.device) -> float:
 
 
 def run_ours(args, device: torch.device) -> float:
-    from alexnet_lib import d2l_compat
+    from alexnet_lib.course import d2l_compat
 
     subset = (args.batches * args.batch_size, args.test_batches * args.batch_size)
     train_iter, test_iter = d2l_compat.load_data_fashion_mnist(args.batch_size, resize=224, subset=subset, device=device)

@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from alexnet_lib.activations import ACTIVATIONS, deep_mlp, gradient_norms, gradient_profile, values_and_derivatives
+from alexnet_lib.course.activations import ACTIVATIONS, deep_mlp, gradient_norms, gradient_profile, values_and_derivatives
 
 X = torch.linspace(-6, 6, 241)
 

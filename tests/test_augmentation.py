@@ -7,11 +7,11 @@ import torch
 import torchvision.transforms.v2.functional as TF
 from torch import nn
 
-from alexnet_lib import paper
-from alexnet_lib.augmentation import (
+from alexnet_lib.facts import paper
+from alexnet_lib.course.augmentation import (
     TenCrop, colour_pca, pca_colour_augment, pca_colour_shift, show_colour_images, ten_crop,
 )
-from alexnet_lib.photos import load_sample_photo
+from alexnet_lib.course.photos import load_sample_photo
 
 
 @pytest.fixture(scope="module")

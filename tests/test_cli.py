@@ -6,7 +6,7 @@ import sys
 import torch
 import torchvision
 
-from alexnet_lib.cli import main
+from alexnet_lib.runs.cli import main
 from alexnet_lib.data import fashion_mnist_counts
 
 

@@ -10,7 +10,7 @@ import pytest
 import torchvision
 
 from alexnet_lib import models
-from alexnet_lib.cli import main
+from alexnet_lib.runs.cli import main
 from alexnet_lib.shapes import explain_conv_output
 
 REPO = Path(__file__).resolve().parents[1]

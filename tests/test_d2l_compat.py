@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib import d2l_compat
+from alexnet_lib.course import d2l_compat
 from alexnet_lib.config import get_config
 from alexnet_lib.data import load_fashion_mnist
 

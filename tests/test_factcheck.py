@@ -18,8 +18,8 @@ import torch
 from torch import nn
 from torchvision import models as tv
 
-from alexnet_lib import evidence, factcheck, factcheck_alexnet, model_facts
-from alexnet_lib.evidence import PUBLISHED, Check, verdict
+from alexnet_lib.facts import evidence, factcheck, factcheck_alexnet, model_facts
+from alexnet_lib.facts.evidence import PUBLISHED, Check, verdict
 
 
 def pub(key):

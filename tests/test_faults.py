@@ -18,7 +18,8 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib import cli, models, runs
+from alexnet_lib.runs import cli, folders as runs
+from alexnet_lib import models
 from alexnet_lib.config import get_config
 from alexnet_lib.data import (
     DataDamagedError,
@@ -29,7 +30,7 @@ from alexnet_lib.data import (
 )
 from alexnet_lib.loaders import fashion_mnist_loaders
 from alexnet_lib.shapes import conv_output_size, pool_output_size
-from alexnet_lib.checkpoints import load_checkpoint, save_checkpoint, save_history
+from alexnet_lib.runs.checkpoints import load_checkpoint, save_checkpoint, save_history
 from alexnet_lib.training import HISTORY_COLUMNS, TrainingDiverged, format_history, fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")

@@ -20,8 +20,8 @@ import pandas as pd
 import pytest
 
 from alexnet_lib.config import get_config
-from alexnet_lib.runs import CLAIM_FILE
-from alexnet_lib.checkpoints import load_checkpoint
+from alexnet_lib.runs.folders import CLAIM_FILE
+from alexnet_lib.runs.checkpoints import load_checkpoint
 from alexnet_lib.training import HISTORY_COLUMNS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,8 +11,8 @@ import html
 import nbformat
 import pytest
 
-from alexnet_lib import checks
-from alexnet_lib.glossary import GLOSSARY, chinese_term, english_term, glossary_table, terms_in
+from alexnet_lib.course import checks
+from alexnet_lib.course.glossary import GLOSSARY, chinese_term, english_term, glossary_table, terms_in
 from conftest import ROOT
 
 # Every Chinese term a student meets in the course or its usual sources, each in one of the columns.

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from alexnet_lib import models
-from alexnet_lib.inspection import feature_maps, occlusion_sensitivity, photo_input, plot_feature_maps, plot_filters, top_activating
+from alexnet_lib.course.inspection import feature_maps, occlusion_sensitivity, photo_input, plot_feature_maps, plot_filters, top_activating
 from alexnet_lib.loaders import FASHION_MNIST_MEAN, FASHION_MNIST_STD
 
 

@@ -6,8 +6,8 @@ import pytest
 from torch import nn
 
 from alexnet_lib import models
-from alexnet_lib.checks import check_network
-from alexnet_lib.matching import first_difference, layer_match, same_function
+from alexnet_lib.course.checks import check_network
+from alexnet_lib.course.matching import first_difference, layer_match, same_function
 
 
 def plain_lenet(activation=nn.Sigmoid, padding=2) -> nn.Sequential:

@@ -7,7 +7,7 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib.memory import format_training_memory, training_memory
+from alexnet_lib.course.memory import format_training_memory, training_memory
 
 
 def small_net() -> nn.Module:

@@ -14,8 +14,8 @@ import torch
 from torch import nn
 from torchvision.models import get_model, get_model_weights
 
-from alexnet_lib import checks
-from alexnet_lib.comparison import (
+from alexnet_lib.course import checks
+from alexnet_lib.course.comparison import (
     MILESTONES,
     build_milestone,
     count_weight_layers,
@@ -24,7 +24,7 @@ from alexnet_lib.comparison import (
     weight_layer_depth,
     zfnet_2013,
 )
-from alexnet_lib.tables import layer_table
+from alexnet_lib.course.tables import layer_table
 
 TORCHVISION = ["vgg16", "googlenet", "resnet18", "resnet50"]
 

@@ -23,7 +23,7 @@ from alexnet_lib import models
 from alexnet_lib.alexnet import AlexNet, AlexNet2012, AlexNet2012TwoTower, cuda_convnet_padding
 from alexnet_lib.alexnet_variants import AlexNetCPU, AlexNetKerasBN
 from alexnet_lib.basics import seeded
-from alexnet_lib.comparison import compare_models
+from alexnet_lib.course.comparison import compare_models
 from alexnet_lib.convnet import feature_shape, input_side_range
 from alexnet_lib.lenet import C3_CONNECTIONS, LeNet, LeNet5
 from alexnet_lib.models import ModelEntry, entry, get, list_models

@@ -18,8 +18,8 @@ from torch import nn
 
 from alexnet_lib import models
 from alexnet_lib.alexnet import cuda_convnet_padding
-from alexnet_lib.checks import check_network
-from alexnet_lib.matching import layer_match, same_function
+from alexnet_lib.course.checks import check_network
+from alexnet_lib.course.matching import layer_match, same_function
 from alexnet_lib.shapes import conv_output_size
 from conftest import ROOT
 

@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from torch import nn
 
-from alexnet_lib import checks
+from alexnet_lib.course import checks
 from conftest import ROOT
 
 NOTEBOOKS = ["04_pooling_normalization_dropout.ipynb", "05_alexnet_architecture.ipynb"]
@@ -134,7 +134,7 @@ def test_05_conv1_counts_in_the_text_are_pytorchs():
     import torch
 
     from alexnet_lib import models
-    from alexnet_lib.tables import layer_table
+    from alexnet_lib.course.tables import layer_table
 
     with torch.device("meta"):
         model = models.get("alexnet_2012")

@@ -1,4 +1,4 @@
-"""The 2012 paper's stated facts (alexnet_lib.paper), its initialisation (alexnet.init_2012), top-k
+"""The 2012 paper's stated facts (alexnet_lib.facts.paper), its initialisation (alexnet.init_2012), top-k
 error (evaluation.topk_error) and the figures notebook 06 prints from them."""
 
 import re
@@ -8,12 +8,13 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib import models, paper
+from alexnet_lib import models
+from alexnet_lib.facts import paper
 from alexnet_lib.alexnet import init_2012
 from alexnet_lib.evaluation import topk_error, topk_errors
 from alexnet_lib.recipes import recipe
 from alexnet_lib.shapes import conv_output_size
-from alexnet_lib.tables import layer_table
+from alexnet_lib.course.tables import layer_table
 from conftest import ROOT
 
 NOTEBOOK_06 = ROOT / "notebooks" / "06_training_alexnet.ipynb"
@@ -138,7 +139,7 @@ def test_notebook_06_names_the_papers_measures():
 
 
 def test_notebook_06_states_the_papers_figures_as_paper_py_has_them():
-    """The figures 06's text states about the paper are alexnet_lib.paper's, and the patch count is computed."""
+    """The figures 06's text states about the paper are alexnet_lib.facts.paper's, and the patch count is computed."""
     nb = nbformat.read(NOTEBOOK_06, as_version=4)
     text = " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
     stated = [

@@ -17,10 +17,10 @@ import torch.distributed as dist
 from torch import nn
 
 from alexnet_lib import models
-from alexnet_lib.cli import main
-from alexnet_lib.ddp import train_recipe_distributed
-from alexnet_lib.distributed import DistributedError, check_backend, free_port, launch, sum_of_ranks
-from alexnet_lib.parallel import (
+from alexnet_lib.runs.cli import main
+from alexnet_lib.parallel.ddp import train_recipe_distributed
+from alexnet_lib.parallel.distributed import DistributedError, check_backend, free_port, launch, sum_of_ranks
+from alexnet_lib.parallel.two_gpu import (
     compute_between_exchanges, data_parallel_traffic, model_parallel_traffic, run_data_parallel, run_model_parallel,
 )
 from alexnet_lib.recipes import recipe

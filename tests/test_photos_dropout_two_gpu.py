@@ -6,11 +6,11 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib import checks
+from alexnet_lib.course import checks
 from alexnet_lib.alexnet import local_response_norm_as_printed
-from alexnet_lib.diagrams import draw_two_gpu_network, two_gpu_connections
-from alexnet_lib.dropout import measure_dropout
-from alexnet_lib.photos import load_sample_photo
+from alexnet_lib.course.diagrams import draw_two_gpu_network, two_gpu_connections
+from alexnet_lib.course.dropout import measure_dropout
+from alexnet_lib.course.photos import load_sample_photo
 
 
 def test_sample_photo_shapes_and_range():

@@ -8,9 +8,9 @@ from torch import nn
 
 from alexnet_lib.config import PROFILES
 from alexnet_lib.loaders import BatchLoader
-from alexnet_lib.plots import to_numpy
+from alexnet_lib.course.plots import to_numpy
 from alexnet_lib.recipes import MAX_BUDGET_EPOCHS, epochs_for_budget, recipe
-from alexnet_lib.reference import PROVENANCE, reference_histories
+from alexnet_lib.course.reference import PROVENANCE, reference_histories
 from alexnet_lib.training import fit
 
 

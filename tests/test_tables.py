@@ -23,7 +23,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from alexnet_lib import models
-from alexnet_lib.tables import format_layer_table, layer_table
+from alexnet_lib.course.tables import format_layer_table, layer_table
 
 
 def built_fast(build) -> nn.Module:

@@ -7,10 +7,11 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib import cli, models
+from alexnet_lib.runs import cli
+from alexnet_lib import models
 from alexnet_lib.loaders import fashion_mnist_loaders
-from alexnet_lib.plots import LiveCurve
-from alexnet_lib.checkpoints import load_checkpoint, save_checkpoint
+from alexnet_lib.progress import LiveCurve
+from alexnet_lib.runs.checkpoints import load_checkpoint, save_checkpoint
 from alexnet_lib.evaluation import confusion_matrix, evaluate, most_confused
 from alexnet_lib.precision import choose_precision
 from alexnet_lib.training import HISTORY_COLUMNS, fit

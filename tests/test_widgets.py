@@ -7,9 +7,9 @@ import textwrap
 import matplotlib
 import pytest
 
-from alexnet_lib.diagrams import draw_sliding_window, window_starts
+from alexnet_lib.course.diagrams import draw_sliding_window, window_starts
 from alexnet_lib.shapes import ShapeError, conv_output_size, explain_conv_output
-from alexnet_lib.widgets import conv_calculator, conv_step
+from alexnet_lib.course.widgets import conv_calculator, conv_step
 
 matplotlib.use("Agg")
 
@@ -39,7 +39,7 @@ def test_step_for_impossible_setting_explains_instead_of_raising():
 
 def test_calculator_displays_widget_picture_and_text(monkeypatch):
     shown = []
-    monkeypatch.setattr("alexnet_lib.widgets.display", lambda obj, raw=False: shown.append(obj))
+    monkeypatch.setattr("alexnet_lib.course.widgets.display", lambda obj, raw=False: shown.append(obj))
     conv_calculator(n=7, k=3, s=2, p=1)
     (bundle,) = [obj for obj in shown if isinstance(obj, dict)]  # the rest went to the Output widget
     assert bundle["text/plain"] == explain_conv_output(7, k=3, s=2, p=1)
@@ -61,7 +61,7 @@ def test_calculator_runs_with_colab_ipywidgets_7_7(tmp_path):
         import matplotlib; matplotlib.use("Agg")
         import ipywidgets
         assert ipywidgets.__version__ == "7.7.1", ipywidgets.__version__
-        import alexnet_lib.widgets as widgets
+        import alexnet_lib.course.widgets as widgets
         shown = []
         widgets.display = lambda obj, raw=False: shown.append(obj)
         widgets.conv_calculator(n=5, k=3, s=2, p=1)
@@ -78,10 +78,10 @@ def test_calculator_runs_with_colab_ipywidgets_7_7(tmp_path):
 def test_activation_explorer_shows_the_chosen_activation(monkeypatch):
     import torch
 
-    from alexnet_lib.widgets import activation_explorer
+    from alexnet_lib.course.widgets import activation_explorer
 
     shown = []
-    monkeypatch.setattr("alexnet_lib.widgets.display", lambda obj, raw=False: shown.append(obj))
+    monkeypatch.setattr("alexnet_lib.course.widgets.display", lambda obj, raw=False: shown.append(obj))
     torch.manual_seed(0)
     activation_explorer(torch.rand(32, 16), torch.randint(0, 10, (32,)), name="tanh", depth=4)
     (bundle,) = shown

@@ -8,7 +8,7 @@ and ``alexnet_cpu`` for notebooks 06 and 08, and ``lenet_sigmoid`` for notebook 
 LeNet at its best learning rate of 03's sweep (0.03, 0.1, 0.3, 1.0) under ``cpu`` on the offline
 subset: 1.0 (86.0%; 0.3 gave 83.7%). Its history goes to
 ``alexnet_lib/reference/<profile>-<run>.csv`` with the machine, date, torch version, data and
-recipe in every row (``alexnet_lib.reference``).
+recipe in every row (``alexnet_lib.course.reference``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from dataclasses import replace
 from alexnet_lib.config import get_config
 from alexnet_lib.data import fashion_mnist_counts
 from alexnet_lib.recipes import recipe, train_recipe
-from alexnet_lib.reference import write_reference
+from alexnet_lib.course.reference import write_reference
 from alexnet_lib.training import format_history
 
 RUNS = {  # run name: (model, changes to its recipe, changes to its model)

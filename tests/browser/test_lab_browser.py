@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from alexnet_lib.widgets import conv_step
+from alexnet_lib.course.widgets import conv_step
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError

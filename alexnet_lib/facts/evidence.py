@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import paper
-from .basics import shape_text
+from ..basics import shape_text
 
 __all__ = ["KINDS", "PUBLISHED", "Check", "Claim", "ClaimList", "Published", "claims_table", "format_claims", "published", "value_text", "verdict"]
 
@@ -51,7 +51,7 @@ def _reading(value: object, source: str) -> Published:
 
 
 # What the papers say, where code cannot compute it. Section numbers are those of each paper. The 2012
-# AlexNet paper's own figures come from alexnet_lib.paper, their one place.
+# AlexNet paper's own figures come from alexnet_lib.facts.paper, their one place.
 PUBLISHED: dict[str, Published] = {
     "alexnet_authors": Published("Krizhevsky, Sutskever, Hinton (University of Toronto)", "Krizhevsky et al. 2012, title page"),
     "alexnet_title": Published("ImageNet Classification with Deep Convolutional Neural Networks", "Krizhevsky et al. 2012, title page"),

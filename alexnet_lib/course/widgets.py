@@ -19,8 +19,8 @@ from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, gradient_profile, values_and_derivatives
 from .diagrams import draw_sliding_window
-from .plots import png_bytes
-from .shapes import ShapeError, explain_conv_output
+from ..progress import png_bytes
+from ..shapes import ShapeError, explain_conv_output
 
 
 def display_with_fallback(widget: w.Widget, text: str, png: bytes | None = None) -> None:

@@ -2,7 +2,7 @@
 
 A student writes LeNet or AlexNet as a plain ``nn.Sequential``; the library's models have named
 layers and a ``forward`` of their own. Names differ, so two networks are compared by what they
-*do*, from their layer tables (:func:`alexnet_lib.tables.layer_table`): the layers with weights
+*do*, from their layer tables (:func:`alexnet_lib.course.tables.layer_table`): the layers with weights
 or a change of shape, in the order they run, each with its type, output shape, weights and
 biases. ``Flatten`` and ``Identity`` rows are left out: whether the flattening is a layer or a
 line of ``forward`` changes nothing.
@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .basics import model_name, seeded, shape_text
+from ..basics import model_name, seeded, shape_text
 from .tables import layer_table
 
 __all__ = ["layer_match", "first_difference", "same_function"]

@@ -24,8 +24,8 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from .basics import seeded
-from .paper import PCA_ALPHA_STD
+from ..basics import seeded
+from ..facts.paper import PCA_ALPHA_STD
 from .plots import show_images
 
 __all__ = ["ColourPCA", "TenCrop", "colour_pca", "pca_colour_augment", "pca_colour_shift", "show_colour_images",
@@ -146,7 +146,7 @@ def show_colour_images(images: torch.Tensor | Sequence[torch.Tensor], titles: Se
                        scale: float = 1.2) -> Figure:
     """RGB images ``(3, H, W)`` in a grid, titled, their values clamped to [0, 1] and shown as they are.
 
-    :func:`alexnet_lib.plots.show_images` with ``rescale=False``: stretching each image to its
+    :func:`alexnet_lib.course.plots.show_images` with ``rescale=False``: stretching each image to its
     own range would hide a colour shift; this shows the colours themselves.
 
     >>> fig = show_colour_images(torch.rand(2, 3, 8, 8), ["a", "b"])

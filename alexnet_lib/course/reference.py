@@ -22,8 +22,8 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from .plots import new_figure
-from .precision import cpu_has_native_bf16
+from ..progress import new_figure
+from ..precision import cpu_has_native_bf16
 
 __all__ = ["REFERENCE_DIR", "cpu_model", "machine_name", "plot_against_reference", "reference_histories", "reference_label", "write_reference"]
 

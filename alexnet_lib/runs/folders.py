@@ -12,8 +12,8 @@ A run's folder holds ``history.csv`` and ``checkpoint.pt``. The rules:
 - A run claims its folder with a file, ``.run-claim``, created exclusively (``O_EXCL``), so of
   two runs started into one folder the second is refused at once. The claim is removed when the
   results are saved, or when the run ends without results (an empty folder it created goes too).
-- Each file is written to a temporary file and renamed into place (:func:`alexnet_lib.checkpoints.save_history`,
-  :func:`~alexnet_lib.checkpoints.save_checkpoint`), so a crash never leaves a half-written file.
+- Each file is written to a temporary file and renamed into place (:func:`alexnet_lib.runs.checkpoints.save_history`,
+  :func:`~alexnet_lib.runs.checkpoints.save_checkpoint`), so a crash never leaves a half-written file.
   A run whose claim was taken over by a forced run saves into a new folder beside it, so the two
   files in a folder always come from one run.
 """
@@ -157,7 +157,7 @@ def claim_run_folder(out: str | Path | None, name: str, force: bool = False, par
     ...     claim_run_folder(Path(folder) / "seq", "lenet")
     Traceback (most recent call last):
     ...
-    alexnet_lib.runs.RunFolderError: .../seq is claimed by another run (process ...) that has not saved yet; ...
+    alexnet_lib.runs.folders.RunFolderError: .../seq is claimed by another run (process ...) that has not saved yet; ...
     """
     token = secrets.token_hex(8)
     if out is None:

@@ -1,7 +1,7 @@
 """Facts read off the models, for the fact check: shapes, parameter counts, layer order, widths.
 
 Each function takes a model's name: one of the zoo (:func:`alexnet_lib.models.list_models`),
-a milestone of :data:`alexnet_lib.comparison.MILESTONES` (``zfnet_2013``, ``vgg16``,
+a milestone of :data:`alexnet_lib.course.comparison.MILESTONES` (``zfnet_2013``, ``vgg16``,
 ``googlenet``, ...) or another torchvision model (``vgg11``, ``vgg19``, ``inception_v3``).
 Models are built once, on PyTorch's ``meta`` device (shapes only: no memory, no download).
 Layers are named as in the paper, ``conv1`` ... ``conv5``, ``fc6`` ... ``fc8``; in the
@@ -21,10 +21,10 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import models
-from .comparison import MILESTONES, build_milestone
-from .photos import load_photo
-from .tables import layer_table
+from .. import models
+from ..course.comparison import MILESTONES, build_milestone
+from ..course.photos import load_photo
+from ..course.tables import layer_table
 
 __all__ = [
     "PAPER_LAYERS", "block_order", "both_gpus_params", "conv_widths", "count_modules", "get_model", "layer_rows",
@@ -60,7 +60,7 @@ def n_params(model: nn.Module) -> int:
 
 @lru_cache(maxsize=None)
 def layer_rows(name: str) -> pd.DataFrame:
-    """:func:`alexnet_lib.tables.layer_table` of model ``name`` at its native input, indexed by layer name."""
+    """:func:`alexnet_lib.course.tables.layer_table` of model ``name`` at its native input, indexed by layer name."""
     model = get_model(name)
     return layer_table(model, getattr(model, "input_size", (3, 224, 224))).set_index("name")
 

@@ -21,11 +21,11 @@ import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from .basics import model_name
+from ..basics import model_name
 from .distributed import launch, rank_and_world
-from .precision import choose_precision, resolve_device
-from .recipes import Recipe
-from .training import fit
+from ..precision import choose_precision, resolve_device
+from ..recipes import Recipe
+from ..training import fit
 
 __all__ = ["ShardedBatches", "train_recipe_distributed"]
 
@@ -90,7 +90,7 @@ def train_recipe_distributed(r: Recipe, nproc: int, device: str | torch.device |
     On CUDA each process takes one GPU (``nproc`` of them must be there). The recipe's batch size
     is the batch of all processes together: each takes ``batch_size / nproc`` images a step.
     ``amp`` is :func:`alexnet_lib.training.fit`'s. A process that waits more than ``timeout_s``
-    seconds for the others ends the run with :class:`alexnet_lib.distributed.DistributedError`.
+    seconds for the others ends the run with :class:`alexnet_lib.parallel.distributed.DistributedError`.
     """
     device = resolve_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"

@@ -33,11 +33,11 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from . import models
-from .alexnet import AlexNet2012, TwoTowerFeatures, two_tower_state_dict
-from .basics import seeded
+from .. import models
+from ..alexnet import AlexNet2012, TwoTowerFeatures, two_tower_state_dict
+from ..basics import seeded
 from .distributed import TRAFFIC, exchange, launch, rank_and_world
-from .tables import layer_table
+from ..course.tables import layer_table
 
 __all__ = ["AlexNetHalf", "model_parallel_check", "data_parallel_check", "model_parallel_traffic",
            "data_parallel_traffic", "compute_between_exchanges", "run_model_parallel", "run_data_parallel",
@@ -70,7 +70,7 @@ class AlexNetHalf(nn.Module):
 
     ``stage1`` is conv1 to pool2 on this GPU's 48 and 128 maps, ``stage2`` conv3 to pool5 on its
     192, 192 and 128; ``fc6``, ``fc7``, ``fc8`` hold half of each layer's units (2,048, 2,048 and
-    500). :func:`alexnet_lib.distributed.exchange` joins the halves where a layer reads both GPUs.
+    500). :func:`alexnet_lib.parallel.distributed.exchange` joins the halves where a layer reads both GPUs.
     """
 
     def __init__(self, grouped: AlexNet2012, rank: int) -> None:

@@ -13,21 +13,21 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import models
+from .. import models
 from .activations import values_and_derivatives
-from .alexnet import local_response_norm_as_printed
-from .basics import model_name
+from ..alexnet import local_response_norm_as_printed
+from ..basics import model_name
 from .comparison import build_milestone, count_weight_layers, milestone_table, torchvision_top1
-from .config import PROFILES, resolve_profile
-from .data import FASHION_MNIST_SIDE
+from ..config import PROFILES, resolve_profile
+from ..data import FASHION_MNIST_SIDE
 from .diagrams import two_gpu_connections
-from .evaluation import topk_error
+from ..evaluation import topk_error
 from .glossary import english_term
 from .inspection import occlusion_sensitivity
 from .matching import first_difference
 from .memory import training_memory
-from .paper import CROP_SIDE, IMAGE_SIDE
-from .shapes import conv_output_size, pool_output_size
+from ..facts.paper import CROP_SIDE, IMAGE_SIDE
+from ..shapes import conv_output_size, pool_output_size
 from .tables import layer_table
 
 
@@ -137,7 +137,7 @@ def check_network(answer: nn.Module | None, reference: str | nn.Module, input_si
 
     ``reference`` is a registered model's name (its input size is then the registry's) or a
     module. The check compares the layers with weights or a change of shape, in the order they
-    run (:func:`alexnet_lib.matching.first_difference`), and names the first one that differs.
+    run (:func:`alexnet_lib.course.matching.first_difference`), and names the first one that differs.
 
     >>> check_network(nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid()), "lenet")
     Not quite: Layer 3 is missing: the reference has AvgPool2d (features.pool1) there.

@@ -8,7 +8,7 @@ Networks" (2014) that need no extra network:
 - :func:`occlusion_sensitivity`: how much the probability of a class drops when a grey
   patch hides each part of an image (their Section 4.2);
 - :func:`plot_filters` and :func:`plot_feature_maps`: the weights of a convolution and the
-  maps of a layer as image grids (figures made without pyplot, like :mod:`alexnet_lib.plots`).
+  maps of a layer as image grids (figures made without pyplot, like :mod:`alexnet_lib.course.plots`).
 
 >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.ReLU())
 >>> {name: tuple(t.shape) for name, t in feature_maps(net, torch.zeros(1, 1, 5, 5)).items()}
@@ -25,7 +25,8 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .photos import load_photo
-from .plots import new_figure, to_numpy
+from ..progress import new_figure
+from .plots import to_numpy
 
 __all__ = ["feature_maps", "photo_input", "occlusion_sensitivity", "plot_feature_maps", "plot_filters", "top_activating"]
 
@@ -97,7 +98,7 @@ def photo_input(
 
     The centre square of the image (the shorter side) is resized to ``size``×``size`` with
     antialiasing, converted to grey (``grey=True``, one channel) or kept RGB, scaled to [0, 1]
-    (:func:`alexnet_lib.photos.load_photo`) and normalised with ``mean`` and ``std`` (default: Fashion-MNIST's, as
+    (:func:`alexnet_lib.course.photos.load_photo`) and normalised with ``mean`` and ``std`` (default: Fashion-MNIST's, as
     :data:`alexnet_lib.loaders.FASHION_MNIST_MEAN` and ``..._STD``).
 
     >>> from matplotlib import cbook

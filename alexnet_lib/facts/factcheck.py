@@ -3,10 +3,10 @@
 The posts (000 to 004, numbered as in ``seeds/README.md``) are what many students read about
 LeNet and AlexNet. :data:`CLAIMS` holds each of their checkable claims, paraphrased in a few
 words (their sentences are not copied), in the order of the posts: those about AlexNet's own
-layers (:mod:`alexnet_lib.factcheck_alexnet`) and those about everything around it
-(:mod:`alexnet_lib.factcheck_context`). Each claim's evidence is computed from the library's
+layers (:mod:`alexnet_lib.facts.factcheck_alexnet`) and those about everything around it
+(:mod:`alexnet_lib.facts.factcheck_context`). Each claim's evidence is computed from the library's
 models, torchvision and PyTorch, or, where code cannot decide (a date, a result), taken with
-its source from :data:`alexnet_lib.evidence.PUBLISHED`; its verdict follows from the checks.
+its source from :data:`alexnet_lib.facts.evidence.PUBLISHED`; its verdict follows from the checks.
 
 >>> table = fact_table(["003-order", "004-dropout"])
 >>> table[["posts", "verdict", "how"]].values.tolist()
@@ -37,7 +37,7 @@ CLAIMS: list[Claim] = sorted([*factcheck_alexnet.CLAIMS, *factcheck_context.CLAI
 
 
 def fact_table(keys: Sequence[str] | None = None) -> pd.DataFrame:
-    """:func:`alexnet_lib.evidence.claims_table` of :data:`CLAIMS`, or of those whose key is in ``keys``."""
+    """:func:`alexnet_lib.facts.evidence.claims_table` of :data:`CLAIMS`, or of those whose key is in ``keys``."""
     known = [c.key for c in CLAIMS]
     unknown = [k for k in keys or () if k not in known]
     if unknown:

@@ -5,7 +5,7 @@ chapters 6.6 and 7.1) call ``d2l.load_data_fashion_mnist(batch_size, resize=None
 ``d2l.train_ch6(net, train_iter, test_iter, num_epochs, lr, device)``. Import this module
 under the book's name and their code runs unchanged, only faster::
 
-    from alexnet_lib import d2l_compat as d2l
+    from alexnet_lib.course import d2l_compat
 
     train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=256)
     d2l.train_ch6(net, train_iter, test_iter, num_epochs=10, lr=0.9, device=d2l.try_gpu())
@@ -36,11 +36,11 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from . import training
-from .config import get_config
-from .data import CLASS_NAMES
-from .evaluation import evaluate
-from .loaders import BatchLoader, fashion_mnist_loaders
+from .. import training
+from ..config import get_config
+from ..data import CLASS_NAMES
+from ..evaluation import evaluate
+from ..loaders import BatchLoader, fashion_mnist_loaders
 from .plots import to_numpy
 
 __all__ = [

@@ -11,7 +11,7 @@ device (shapes only: no memory, no initialisation cost, no download). The milest
     forward pass. For a chain it is simply the number of such layers; for GoogLeNet and
     ResNet, whose blocks branch, it is the depth the papers count (22, 18, 50).
 ``params``, ``macs``, ``activations``
-    From :func:`alexnet_lib.tables.layer_table`: parameters, multiply-accumulates per image,
+    From :func:`alexnet_lib.course.tables.layer_table`: parameters, multiply-accumulates per image,
     and the number of values all layers output for one image (ReLU and dropout outputs
     included, as the layer table counts them).
 
@@ -31,10 +31,10 @@ import torch
 from torch import nn
 from torch.overrides import TorchFunctionMode
 
-from . import models
-from .alexnet import AlexNet2012TwoTower
-from .basics import shape_text
-from .lenet import EuclideanRBF, PartialConv2d, ScaledTanh, Subsampling
+from .. import models
+from ..alexnet import AlexNet2012TwoTower
+from ..basics import shape_text
+from ..lenet import EuclideanRBF, PartialConv2d, ScaledTanh, Subsampling
 from .tables import layer_table
 from .tracking import tensors_in  # the tensors in nested outputs and arguments
 
@@ -452,7 +452,7 @@ def compare_models(names: Sequence[str] | None = None) -> pd.DataFrame:
     zeros added (before, after) by a ``ZeroPad2d``); ``grouping``; ``normalisation``;
     ``activation``; ``pooling``; ``dropout`` (rate, and whether it acts on a layer's input or
     output); ``fc`` (units per fully connected layer); ``params`` and ``macs`` (the totals of
-    :func:`alexnet_lib.tables.layer_table` at the native input: parameters, and
+    :func:`alexnet_lib.course.tables.layer_table` at the native input: parameters, and
     multiply-accumulates for one image); ``notes``. The models are built on the meta
     device (shapes only), so the table takes a second, not gigabytes. ``names`` defaults to
     every registered model, in the registry's order. Show it with thousands separators using

@@ -2,9 +2,9 @@
 
 The posts are the five in ``shared/seeds/`` (000 to 004, numbered as in its README). Each claim
 is paraphrased, never copied. Evidence comes from the library (``lenet5_1998``, ZFNet of
-:mod:`alexnet_lib.comparison`, the Fashion-MNIST file sizes), from torchvision's VGG,
+:mod:`alexnet_lib.course.comparison`, the Fashion-MNIST file sizes), from torchvision's VGG,
 GoogLeNet and Inception v3 built untrained, from small computations in PyTorch, and, for
-dates and results, from :data:`alexnet_lib.evidence.PUBLISHED`.
+dates and results, from :data:`alexnet_lib.facts.evidence.PUBLISHED`.
 
 >>> [c.key for c in CLAIMS if c.posts == ("002",)][:2]
 ['002-new', '002-vs-lenet']
@@ -17,14 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .activations import gradient_profile
-from .comparison import MILESTONES, weight_layer_depth
-from .data import CLASS_NAMES, FASHION_MNIST_SIDE, OFFICIAL_SIZES, flowers102_class_names
+from ..course.activations import gradient_profile
+from ..course.comparison import MILESTONES, weight_layer_depth
+from ..data import CLASS_NAMES, FASHION_MNIST_SIDE, OFFICIAL_SIZES, flowers102_class_names
 from .evidence import Check, ClaimList, published
-from .lenet import EuclideanRBF, ScaledTanh, Subsampling
+from ..lenet import EuclideanRBF, ScaledTanh, Subsampling
 from .model_facts import conv_widths, count_modules, get_model, layer_rows, n_params, output_shape, params
-from .reference import reference_histories
-from .shapes import conv_output_size, pool_output_size
+from ..course.reference import reference_histories
+from ..shapes import conv_output_size, pool_output_size
 
 A = "alexnet_2012"
 C, P = Check, Check.against

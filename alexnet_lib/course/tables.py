@@ -31,8 +31,8 @@ a product with a 1x1 attention map) gets the union of its inputs' fields, which 
 fields is the largest of them. This is exact for chains, for ResNet's blocks and for the
 two-tower AlexNet, whose towers are centred alike.
 
-:mod:`alexnet_lib.tracking` records the run; this module turns it into rows and their text.
-:mod:`alexnet_lib.memory` counts what a training step keeps on top (gradients, optimizer state).
+:mod:`alexnet_lib.course.tracking` records the run; this module turns it into rows and their text.
+:mod:`alexnet_lib.course.memory` counts what a training step keeps on top (gradients, optimizer state).
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .basics import is_whole_number, shape_text
+from ..basics import is_whole_number, shape_text
 from .tracking import LayerCall, ReceptiveField, track
 
 __all__ = ["layer_table", "format_layer_table"]
@@ -54,7 +54,7 @@ COLUMNS = ["name", "type", "output_shape", "weights", "biases", "params", "macs"
 _NUMBERS = ("weights", "biases", "params", "macs", "activation_bytes")
 
 
-# --- checks and text shared with alexnet_lib.memory ----------------------------------------------
+# --- checks and text shared with alexnet_lib.course.memory ----------------------------------------------
 
 
 def checked_input_size(input_size: Sequence[int], batch_size: int) -> tuple[int, ...]:

@@ -2,10 +2,10 @@
 
 The posts are the five in ``shared/seeds/`` (000 to 004, numbered as in its README). Each claim
 is paraphrased in a few words, never copied, and its evidence is read off the library's
-models (:mod:`alexnet_lib.model_facts`): ``alexnet_2012`` and its two-tower form, the
+models (:mod:`alexnet_lib.facts.model_facts`): ``alexnet_2012`` and its two-tower form, the
 Keras-style ``alexnet_keras_bn``, torchvision's AlexNet. :func:`doubled_parameter_table` works
-out the "×2 for the two GPUs" mistake layer by layer. :mod:`alexnet_lib.factcheck` gathers
-these claims and those of :mod:`alexnet_lib.factcheck_context` into one table.
+out the "×2 for the two GPUs" mistake layer by layer. :mod:`alexnet_lib.facts.factcheck` gathers
+these claims and those of :mod:`alexnet_lib.facts.factcheck_context` into one table.
 
 >>> [c.key for c in CLAIMS][:3]
 ['000-input', '000-layers', '000-conv1']
@@ -18,16 +18,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import models
-from .alexnet import cuda_convnet_padding
-from .basics import seeded, shape_text
-from .comparison import weight_layer_depth
+from .. import models
+from ..alexnet import cuda_convnet_padding
+from ..basics import seeded, shape_text
+from ..course.comparison import weight_layer_depth
 from .evidence import Check, ClaimList, published
 from .model_facts import (
     PAPER_LAYERS, block_order, both_gpus_params, conv_widths, count_modules, get_model, n_params, normalised_after,
     output_shape, params, swap_pool_and_lrn, weight_shape,
 )
-from .shapes import conv_output_size, pool_output_size
+from ..shapes import conv_output_size, pool_output_size
 
 A, T, K = "alexnet_2012", "alexnet_2012_two_tower", "alexnet_keras_bn"
 C = Check

@@ -59,7 +59,7 @@ def check_backend(backend: str, nproc: int) -> None:
     >>> check_backend("gloo", 0)
     Traceback (most recent call last):
     ...
-    alexnet_lib.distributed.DistributedError: nproc=0: use a whole number of processes >= 1.
+    alexnet_lib.parallel.distributed.DistributedError: nproc=0: use a whole number of processes >= 1.
     """
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise DistributedError(f"nproc={nproc!r}: use a whole number of processes >= 1.")

@@ -3,7 +3,7 @@
 :func:`track` runs a model once under a :class:`Tracker`. Forward hooks on every module record
 each call as a :class:`LayerCall` (output shape, output size, MACs); as a ``TorchFunctionMode``
 the tracker also sees the operations outside the layers, so a :class:`ReceptiveField` follows
-every tensor, whichever operation made it. :func:`alexnet_lib.tables.layer_table` turns the
+every tensor, whichever operation made it. :func:`alexnet_lib.course.tables.layer_table` turns the
 calls into rows; its module docstring states the rules for MACs and receptive fields that
 this module implements.
 """
@@ -20,8 +20,8 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from .basics import shape_text
-from .shapes import next_receptive_field
+from ..basics import shape_text
+from ..shapes import next_receptive_field
 
 __all__ = ["LayerCall", "ReceptiveField", "Tracker", "modes_restored", "tensors_in", "track"]
 

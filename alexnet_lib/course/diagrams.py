@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
 
-from .shapes import ShapeError, conv_output_size, pool_output_size
+from ..shapes import ShapeError, conv_output_size, pool_output_size
 
 if TYPE_CHECKING:
     from torch import nn
@@ -113,7 +113,7 @@ def two_gpu_connections(model: nn.Module | None = None) -> pd.DataFrame:
     import torch
     from torch import nn
 
-    from .models import get
+    from ..models import get
     from .tables import layer_table
 
     if model is None:

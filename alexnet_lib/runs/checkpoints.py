@@ -20,8 +20,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import models
-from .basics import model_name, shape_text
+from .. import models
+from ..basics import model_name, shape_text
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "save_history"]
 
@@ -194,7 +194,7 @@ def load_checkpoint(
         )
     payload = _load_weights_only(path, map_location)
     if not isinstance(payload, dict) or payload.get("format") != _CHECKPOINT_FORMAT:
-        raise ValueError(f"{path} is not a checkpoint saved by alexnet_lib.checkpoints.save_checkpoint.")
+        raise ValueError(f"{path} is not a checkpoint saved by alexnet_lib.runs.checkpoints.save_checkpoint.")
     meta = dict(payload.get("meta", {}))
     state = payload["model_state"]
     if model is None and "model_kwargs" in meta:

@@ -4,7 +4,7 @@
 the model itself, and measures the activations autograd keeps for ``backward()``: the tensors
 that ``torch.autograd.graph.saved_tensors_hooks`` sees in a real training-mode forward pass.
 :func:`format_training_memory` prints the table with an explanation per row. Where
-:func:`alexnet_lib.tables.layer_table` adds up every layer's output, this counts only what
+:func:`alexnet_lib.course.tables.layer_table` adds up every layer's output, this counts only what
 backward needs.
 """
 
@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from .basics import shape_text
+from ..basics import shape_text
 from .tables import aligned_lines, checked_input_size, dtype_name, model_device_dtype, table_attrs, total_position
 from .tracking import modes_restored
 
@@ -122,7 +122,7 @@ def training_memory(
     for ``backward()``: each layer's input or output (whichever its gradient needs), max-pooling's
     indices, dropout's masks. They are measured in training mode on batches of 2 and 4
     (``torch.autograd.graph.saved_tensors_hooks``) and scaled to ``batch_size``; the model's
-    state is left as it was. That is less than the sum of :func:`~alexnet_lib.tables.layer_table`'s outputs:
+    state is left as it was. That is less than the sum of :func:`~alexnet_lib.course.tables.layer_table`'s outputs:
     autograd keeps only what backward needs. The allocator's rounding, CUDA's context and
     temporary buffers come on top, so the total is a lower bound for the device memory.
 

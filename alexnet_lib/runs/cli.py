@@ -26,9 +26,9 @@ import warnings
 from dataclasses import replace
 from importlib import metadata
 
-from .basics import shape_text
-from .config import get_config, is_true, shown_path
-from .shapes import explain_conv_output
+from ..basics import shape_text
+from ..config import get_config, is_true, shown_path
+from ..shapes import explain_conv_output
 
 ENV_TRACEBACK = "ALEXNET_TRACEBACK"
 
@@ -51,7 +51,7 @@ def doctor_report(download: bool = False, full_paths: bool = True) -> tuple[str,
     """
     import torch  # deferred: loads torch
 
-    from .data import (  # deferred: loads torch
+    from ..data import (  # deferred: loads torch
         DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder, verify_fashion_mnist,
     )
 
@@ -155,7 +155,7 @@ def _registered_model(
     """A model from :mod:`alexnet_lib.models`, built for ``input_size`` where its builder allows."""
     import torchvision  # deferred: loads torch
 
-    from . import models  # deferred: loads torch
+    from .. import models  # deferred: loads torch
 
     if name not in models.list_models():
         hint = f"; for torchvision's, write torchvision:{name}" if name in torchvision.models.list_models() else ""
@@ -200,8 +200,8 @@ def summary_report(
     >>> print(summary_report("torchvision:alexnet").splitlines()[-3])
     total                                       61,100,840  714,188,480
     """
-    from .memory import format_training_memory, training_memory  # deferred: loads torch
-    from .tables import format_layer_table, layer_table  # deferred: loads torch
+    from ..course.memory import format_training_memory, training_memory  # deferred: loads torch
+    from ..course.tables import format_layer_table, layer_table  # deferred: loads torch
 
     if model_name.startswith("torchvision:"):
         model, natural = _torchvision_model(model_name.removeprefix("torchvision:"), classes)
@@ -218,7 +218,7 @@ def summary_report(
 def _model_list() -> str:
     import torchvision  # deferred: loads torch
 
-    from . import models  # deferred: loads torch
+    from .. import models  # deferred: loads torch
 
     names = torchvision.models.list_models(module=torchvision.models)
     def wrapped(items: list[str]) -> list[str]:
@@ -269,10 +269,10 @@ def _train(args: argparse.Namespace) -> int:
     the model's classes checked against the labels, and the model trained. A diverged run
     saves the complete epochs before it (if any) and ends in an error.
     """
-    from .recipes import recipe  # deferred: loads torch
-    from .runs import claim_run_folder  # deferred: loads torch
-    from .precision import resolve_device  # deferred: loads torch
-    from .training import TrainingDiverged, format_history  # deferred: loads torch
+    from ..recipes import recipe  # deferred: loads torch
+    from .folders import claim_run_folder  # deferred: loads torch
+    from ..precision import resolve_device  # deferred: loads torch
+    from ..training import TrainingDiverged, format_history  # deferred: loads torch
 
     model_kwargs = _model_kwargs(args.set)
     run = claim_run_folder(args.out, args.model, force=args.force)
@@ -308,17 +308,17 @@ def _train(args: argparse.Namespace) -> int:
 def _train_model(r, device, nproc: int):
     """The model and history of recipe ``r``: in this process, or in ``nproc`` processes (DDP)."""
     if nproc == 1:
-        from .recipes import train_recipe  # deferred: loads torch
+        from ..recipes import train_recipe  # deferred: loads torch
 
         return train_recipe(r, device=device, plot=False)[:2]
-    from .ddp import train_recipe_distributed  # deferred: loads torch
+    from ..parallel.ddp import train_recipe_distributed  # deferred: loads torch
 
     return train_recipe_distributed(r, nproc, device)
 
 
 def _parallel(args: argparse.Namespace) -> int:
     """Run the model- or data-parallel check in new processes; print equality, bytes and time per step."""
-    from . import parallel  # deferred: loads torch
+    from .. import parallel  # deferred: loads torch
 
     if args.mode == "model":
         if args.nproc != 2:
