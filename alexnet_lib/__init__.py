@@ -1,35 +1,22 @@
 """alexnet_lib: the mechanics behind the LeNet -> AlexNet course notebooks.
 
-One module, one job (ARCHITECTURE.md has the layers they sit on and the rules they keep):
+The core, the modules in this folder, is what a student reads, top to bottom:
 
-- :mod:`alexnet_lib.basics`: one helper per shared idiom (whole numbers, seeding, a model's name, shape text)
-- :mod:`alexnet_lib.config`: data root, run profile, device (``get_config``)
-- :mod:`alexnet_lib.data`: Fashion-MNIST and Flowers102 from the data root (``load_fashion_mnist``)
-- :mod:`alexnet_lib.loaders`: batches resized, normalised and augmented on the device
+- :mod:`alexnet_lib.config`: the run profile, data root and device (``get_config``), and the shared idioms
 - :mod:`alexnet_lib.shapes`: output-size arithmetic for convolution and pooling
-- :mod:`alexnet_lib.course.tables`: layer tables (parameters, MACs, output memory, receptive fields)
-- :mod:`alexnet_lib.course.tracking`: how a layer table follows a forward pass (hooks, MACs, receptive fields)
-- :mod:`alexnet_lib.course.memory`: what one training step keeps in memory (``training_memory``)
-- :mod:`alexnet_lib.convnet`, :mod:`alexnet_lib.lenet`, :mod:`alexnet_lib.alexnet`, :mod:`alexnet_lib.alexnet_variants`: the networks
-- :mod:`alexnet_lib.models`: the model zoo (``models.get``, ``models.entry``, ``models.list_models``)
-- :mod:`alexnet_lib.precision`: the device and its arithmetic (mixed precision, memory format)
-- :mod:`alexnet_lib.training`: ``fit``, the training loop, and its history
-- :mod:`alexnet_lib.progress`: what ``fit`` shows while it runs (progress bar, live curve, time estimate)
-- :mod:`alexnet_lib.evaluation`: loss, accuracy, predictions, confusion matrices
-- :mod:`alexnet_lib.runs.checkpoints`: checkpoints and histories on disk, written atomically
-- :mod:`alexnet_lib.recipes`: per-profile training recipes, and ``train_recipe``, the one way to train one
-- :mod:`alexnet_lib.course.reference`: committed results of longer runs, plotted beside a notebook's own
-- :mod:`alexnet_lib.course.d2l_compat`: Dive into Deep Learning's function names, faster
-- :mod:`alexnet_lib.course.activations`: activation functions, derivatives, gradient flow
-- :mod:`alexnet_lib.course.dropout`: dropout's scaling, measured
-- :mod:`alexnet_lib.course.inspection`: feature maps, top-activating images, occlusion sensitivity
-- :mod:`alexnet_lib.course.photos`: a real photograph that ships with matplotlib
-- :mod:`alexnet_lib.course.comparison`: models side by side: the zoo's variants (``compare_models``), and ZFNet, VGG, GoogLeNet, ResNet next to AlexNet
-- :mod:`alexnet_lib.course.glossary`: the key terms in English and Chinese
-- :mod:`alexnet_lib.course.plots`, :mod:`alexnet_lib.course.diagrams`: figures; :mod:`alexnet_lib.course.widgets`: interactive tools
-- :mod:`alexnet_lib.course.checks`: instant checks for the exercises
-- :mod:`alexnet_lib.runs.cli`: the command line (``python -m alexnet_lib --help``)
-- :mod:`alexnet_lib.runs.folders`: run folders that never overwrite each other
+- :mod:`alexnet_lib.data`: Fashion-MNIST from the data root, and batches resized, normalised and augmented on the device
+- :mod:`alexnet_lib.convnet`, :mod:`alexnet_lib.lenet`, :mod:`alexnet_lib.alexnet`: the networks
+- :mod:`alexnet_lib.models`: every network by name (``models.get``)
+- :mod:`alexnet_lib.training`: ``train_loop``, the loop, and ``fit``, which runs it with its callbacks
+- :mod:`alexnet_lib.callbacks`: the rest of a run: device and mixed precision, divergence guard, progress
+- :mod:`alexnet_lib.recipes`: how to train each model under each profile, and ``train_recipe``
+
+The course machinery sits beside it, in subpackages that import the core and never the
+reverse: :mod:`alexnet_lib.course` (exercise checks, widgets, figures, layer tables,
+comparisons), :mod:`alexnet_lib.facts` (the 2012 paper and the fact check),
+:mod:`alexnet_lib.datasets` (data sets other than Fashion-MNIST), :mod:`alexnet_lib.parallel`
+(several processes) and :mod:`alexnet_lib.runs` (command line, checkpoints, run folders).
+ARCHITECTURE.md draws the two parts.
 
 Importing the package sets pandas' display options once for every notebook: tables are shown
 whole, never with text, columns or rows cut to "...".

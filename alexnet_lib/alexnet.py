@@ -9,7 +9,8 @@ see :class:`AlexNet2012`).
 
 Every model here has torchvision's shape: ``features``, ``avgpool``, ``classifier``, and its
 own ``forward``. The AlexNets that tutorials print (Keras's with BatchNorm) and this course's
-CPU-scale one are in :mod:`alexnet_lib.alexnet_variants`.
+CPU-scale one are in :mod:`alexnet_lib.alexnet_variants`. :class:`ZFNet2013` closes the file:
+AlexNet retuned a year later (Zeiler and Fergus 2013).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .basics import seeded
+from .config import seeded
 from .convnet import ConvNet, check_input, check_positive
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "AlexNet2012TwoTower",
     "GroupedLocalResponseNorm",
     "TwoTowerFeatures",
+    "ZFNet2013",
     "alexnet_classifier",
     "check_alexnet_arguments",
     "cuda_convnet_padding",
@@ -440,4 +442,52 @@ class AlexNet(ConvNet):
         check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
         x = self.features(x)  # conv1 ... pool5: 256 maps, 6×6 at 224×224 with conv1_padding=2
         x = torch.flatten(self.avgpool(x), 1)  # avgpool does nothing here: fc6 reads every value
+        return self.classifier(x)  # fc6, fc7, fc8: one score per class
+
+
+class ZFNet2013(ConvNet):
+    """ZFNet as in Zeiler and Fergus, "Visualizing and Understanding Convolutional Networks" (2013), Fig. 3.
+
+    The paper gives: a 224×224 colour input; conv1 with 96 kernels of 7×7, stride 2; conv2
+    with 256 kernels of 5×5, stride 2; conv3 to conv5 as AlexNet's (384, 384, 256 kernels of
+    3×3); max pooling 3×3 stride 2 after conv1, conv2 and conv5; contrast normalisation after
+    the first two poolings; fully connected layers of 4096, 4096 and ``num_classes``; dropout.
+    Assumptions where the paper is silent, chosen to reproduce the map sizes of its Fig. 3
+    (110, 55, 26, 13, 13, 13, 6): conv1 pads 1 pixel, pooling rounds up (``ceil_mode``, as
+    Caffe does), conv3-5 pad 1; normalisation as AlexNet's LRN; every convolution sees all
+    input maps (one GPU, no AlexNet-style groups). None of these change the parameter count
+    except through the 6×6 maps that reach fc6 (sized for ``input_size``). The classifier is
+    AlexNet's (dropout 0.5 on fc6's and fc7's outputs); the weights start at PyTorch's defaults.
+
+    >>> model = ZFNet2013()
+    >>> sum(p.numel() for p in model.parameters()), model.feature_shape()
+    (62357608, (256, 6, 6))
+    """
+
+    def __init__(self, num_classes: int = 1000, input_size: int = 224) -> None:
+        check_alexnet_arguments("zfnet_2013", num_classes, input_size)
+        super().__init__("zfnet_2013", (3, input_size, input_size))
+        self.features = nn.Sequential(
+            OrderedDict(
+                [
+                    ("conv1", nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1)),  # AlexNet's 11×11 / 4, retuned
+                    ("relu1", nn.ReLU()),
+                    ("pool1", nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)),
+                    ("norm1", nn.LocalResponseNorm(LRN_SIZE, alpha=LRN_ALPHA, beta=LRN_BETA, k=LRN_K)),  # after pooling
+                    ("conv2", nn.Conv2d(96, 256, kernel_size=5, stride=2)),
+                    ("relu2", nn.ReLU()),
+                    ("pool2", nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)),
+                    ("norm2", nn.LocalResponseNorm(LRN_SIZE, alpha=LRN_ALPHA, beta=LRN_BETA, k=LRN_K)),
+                    *conv3_to_relu5(),  # AlexNet's conv3 to conv5, in one tower
+                    ("pool5", nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)),
+                ]
+            )
+        )
+        self.avgpool = nn.Identity()
+        self.classifier = alexnet_classifier(math.prod(self.feature_shape()), 4096, num_classes, dropout=0.5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
+        x = self.features(x)  # conv1 ... pool5: 256 maps of 6×6 at 224×224
+        x = torch.flatten(self.avgpool(x), 1)  # 9,216 values per image, as in AlexNet
         return self.classifier(x)  # fc6, fc7, fc8: one score per class

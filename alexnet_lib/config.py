@@ -1,55 +1,95 @@
-"""Where the data lives, which run profile is active and which device trains: one explicit object.
+"""The run's settings, one explicit object, and the idioms every module shares (once each, here).
 
-Every notebook starts with ``cfg = get_config()`` and prints ``cfg.describe()``, so a reader
-always knows what a run used. Nothing here is global: :func:`get_config` reads the
-environment each time it is called, and tests pass their own ``environ``.
-
-The environment variables:
-
-``ALEXNET_DATA``
-    The data root. Fashion-MNIST lives in ``<root>/FashionMNIST/raw`` (torchvision's layout).
-    Unset: ``data/`` in the repository checkout (git ignores it), or
-    ``~/.cache/alexnet-lib/data`` when the library was installed without a checkout (Colab).
-``ALEXNET_PROFILE``
-    ``ci``, ``cpu`` or ``gpu``. Unset: ``ci`` when the ``CI`` variable is set, ``gpu`` when
-    CUDA is available, else ``cpu``.
-``ALEXNET_OFFLINE``
-    Set to ``1`` to never try a download (a missing data set is then an immediate error).
-``ALEXNET_DEVICE``
-    ``cpu``, ``cuda`` (or ``cuda:N``) or ``mps``: the device to train on. Unset: the best one
-    available. ``ALEXNET_PROFILE=gpu ALEXNET_DEVICE=cpu`` runs the ``gpu`` profile's code path
-    (the 224-pixel AlexNet and its recipe) on a CPU, slowly, as the tests do with tiny caps.
-``ALEXNET_MAX_IMAGES``, ``ALEXNET_MAX_EPOCHS``
-    Caps that every profile honours: at most this many leading images of each split, at most
-    this many epochs per training run. ``describe()`` prints them. For quick checks of a whole
-    notebook (``ALEXNET_MAX_IMAGES=256 ALEXNET_MAX_EPOCHS=1``).
+``cfg = get_config()`` reads the data root, profile and device from the environment each time
+(README.md lists the variables; tests pass their own ``environ``), and ``cfg.describe()`` tells a
+notebook's reader what the run used. Importing this module loads no torch (the command line and
+:mod:`alexnet_lib.shapes` rely on that).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-ENV_DATA = "ALEXNET_DATA"
-ENV_PROFILE = "ALEXNET_PROFILE"
-ENV_OFFLINE = "ALEXNET_OFFLINE"
-ENV_DEVICE = "ALEXNET_DEVICE"
-ENV_MAX_IMAGES = "ALEXNET_MAX_IMAGES"
-ENV_MAX_EPOCHS = "ALEXNET_MAX_EPOCHS"
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
 
+ENV_DATA, ENV_PROFILE, ENV_OFFLINE, ENV_DEVICE = "ALEXNET_DATA", "ALEXNET_PROFILE", "ALEXNET_OFFLINE", "ALEXNET_DEVICE"
+ENV_MAX_IMAGES, ENV_MAX_EPOCHS = "ALEXNET_MAX_IMAGES", "ALEXNET_MAX_EPOCHS"
 _PACKAGE_DIR = Path(__file__).resolve().parent
-_TRUE = {"1", "true", "yes", "on"}
+
+
+def is_whole_number(value: object, minimum: float = 1) -> bool:
+    """Whether ``value`` is an ``int`` (a ``bool`` is not) of at least ``minimum`` (``-math.inf``: any).
+
+    >>> is_whole_number(3), is_whole_number(0), is_whole_number(0, minimum=0), is_whole_number(True), is_whole_number(2.0)
+    (True, False, True, False, False)
+    """
+    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+
+
+@contextlib.contextmanager
+def seeded(seed: int | None, device: torch.device | str = "cpu") -> Iterator[None]:
+    """Seed PyTorch's CPU generator (and, on a CUDA ``device``, every GPU's) for the block, then restore them.
+
+    ``None`` seeds nothing; restoring them means that seeding never changes what follows the block.
+
+    >>> import torch
+    >>> with seeded(0): a = torch.rand(2)
+    >>> with seeded(0): torch.equal(a, torch.rand(2))
+    True
+    """
+    import torch  # deferred: importing this module must not load torch
+
+    if seed is not None and not is_whole_number(seed, minimum=0):
+        raise ValueError(f"seed={seed!r} should be a whole number >= 0 (or None to use torch's global generator).")
+    gpus = list(range(torch.cuda.device_count())) if seed is not None and torch.device(device).type == "cuda" else []
+    with torch.random.fork_rng(gpus, enabled=seed is not None):
+        if seed is not None:
+            torch.manual_seed(seed)
+        yield
+
+
+def model_name(model: nn.Module) -> str:
+    """The name a model goes by in messages and tables: its ``model_name``, else its class name.
+
+    >>> from torch import nn
+    >>> model_name(nn.Linear(2, 3))
+    'Linear'
+    """
+    return getattr(model, "model_name", type(model).__name__)
+
+
+def shape_text(shape: object) -> str:
+    """A shape (or a tensor's) as text with one separator, ×; several shapes are joined by commas.
+
+    >>> import torch
+    >>> shape_text((6, 28, 28)), shape_text(torch.zeros(2, 3)), shape_text(((1, 2), (3,))), shape_text(())
+    ('6×28×28', '2×3', '1×2, 3', 'scalar')
+    """
+    if shape is None:
+        return ""
+    shape = tuple(getattr(shape, "shape", shape))  # type: ignore[arg-type]
+    if shape and all(isinstance(s, (tuple, list)) for s in shape):
+        return ", ".join(shape_text(s) for s in shape)
+    return "×".join(str(int(v)) for v in shape) if shape else "scalar"
 
 
 @dataclass(frozen=True)
 class Profile:
-    """How big a run is: which images, how many epochs, which input size.
+    """How big a run is: which images, how many epochs, which input size; and the caps of the environment.
 
-    The ``ci`` profile uses only leading images of the official splits (no more than the
-    offline copy has), so its results are the same whether the full data set or the offline
-    subset is on disk.
+    ``ci`` uses only leading images the offline copy has, so its results are the same whether
+    the full data set or the offline subset is on disk.
+
+    >>> p = PROFILES["ci"].capped(max_images=500, max_epochs=1)  # a cap never raises a profile's own limit
+    >>> p.train_images, p.test_images, p.images_for(800, 200), p.epochs_for(20), p.images_text()
+    (500, 500, (500, 200), 1, 'first 500 training and first 500 test images')
     """
 
     name: str
@@ -62,63 +102,32 @@ class Profile:
     max_epochs: int | None = None  # a cap on every training run's epochs (ALEXNET_MAX_EPOCHS); None: none
 
     def capped(self, max_images: int | None = None, max_epochs: int | None = None) -> Profile:
-        """This profile with at most ``max_images`` images per split and ``max_epochs`` epochs per run.
-
-        >>> p = PROFILES["cpu"].capped(max_images=256, max_epochs=1)
-        >>> p.train_images, p.test_images, p.max_epochs, p.epochs_for(20)
-        (256, 256, 1, 1)
-        >>> PROFILES["ci"].capped(max_images=5_000).train_images
-        2000
-        """
-        return replace(
-            self,
-            train_images=_smaller(self.train_images, max_images),
-            test_images=_smaller(self.test_images, max_images),
-            max_epochs=_smaller(self.max_epochs, max_epochs),
-        )
+        """This profile with at most ``max_images`` images per split and ``max_epochs`` epochs per run."""
+        return replace(self, train_images=_smaller(self.train_images, max_images),
+                       test_images=_smaller(self.test_images, max_images), max_epochs=_smaller(self.max_epochs, max_epochs))
 
     def images_for(self, train: int, test: int) -> tuple[int, int]:
-        """``train`` and ``test`` images, or this profile's own numbers where those are smaller.
-
-        >>> PROFILES["ci"].images_for(500, 5_000), PROFILES["gpu"].images_for(500, 1_000)
-        ((500, 1000), (500, 1000))
-        """
+        """``train`` and ``test`` images, or this profile's own numbers where those are smaller."""
         return _smaller(train, self.train_images), _smaller(test, self.test_images)
 
     def epochs_for(self, epochs: int) -> int:
-        """``epochs``, or the cap on epochs where that is smaller.
-
-        >>> PROFILES["ci"].epochs_for(8)
-        8
-        """
+        """``epochs``, or the cap on epochs where that is smaller."""
         return _smaller(epochs, self.max_epochs)
 
     def images_text(self) -> str:
-        """The data this profile uses, in words.
-
-        >>> PROFILES["ci"].images_text()
-        'first 2,000 training and first 1,000 test images'
-        >>> PROFILES["gpu"].images_text()
-        'all training and all test images'
-        """
-
-        def part(n: int | None) -> str:
-            return "all" if n is None else f"first {n:,}"
-
-        return f"{part(self.train_images)} training and {part(self.test_images)} test images"
+        """The data this profile uses, in words (``all`` or ``first N``)."""
+        train, test = ("all" if n is None else f"first {n:,}" for n in (self.train_images, self.test_images))
+        return f"{train} training and {test} test images"
 
 
-PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (
-        Profile("ci", "tiny and fast: what the tests and CI run (seconds per notebook)",
-                train_images=2_000, test_images=1_000, epochs=2, batch_size=128, alexnet_input=64),
-        Profile("cpu", "a laptop CPU: at most 10 minutes per notebook, AlexNet at 64x64, training budgets sized for 2 cores",
-                train_images=None, test_images=None, epochs=10, batch_size=128, alexnet_input=64),
-        Profile("gpu", "a CUDA GPU: the book's AlexNet at 224x224, about 5 minutes per notebook on a T4 (estimated, not yet timed)",
-                train_images=None, test_images=None, epochs=10, batch_size=128, alexnet_input=224),
-    )
-}
+PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("ci", "tiny and fast: what the tests and CI run (seconds per notebook)",
+            train_images=2_000, test_images=1_000, epochs=2, batch_size=128, alexnet_input=64),
+    Profile("cpu", "a laptop CPU: at most 10 minutes per notebook, AlexNet at 64x64, training budgets sized for 2 cores",
+            train_images=None, test_images=None, epochs=10, batch_size=128, alexnet_input=64),
+    Profile("gpu", "a CUDA GPU: the book's AlexNet at 224x224, about 5 minutes per notebook on a T4 (estimated, not yet timed)",
+            train_images=None, test_images=None, epochs=10, batch_size=128, alexnet_input=224),
+)}
 
 
 def _smaller(a: int | None, b: int | None) -> int | None:
@@ -126,14 +135,13 @@ def _smaller(a: int | None, b: int | None) -> int | None:
     return b if a is None else a if b is None else min(a, b)
 
 
-def _whole_number(env: Mapping[str, str], name: str) -> int | None:
-    """The whole number >= 1 in ``env[name]``, or None when it is unset or empty."""
-    raw = env.get(name, "").strip().replace("_", "").replace(",", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{name}={env[name]!r} should be a whole number >= 1 (or unset it for no cap).")
-    return int(raw)
+def _caps(env: Mapping[str, str]) -> tuple[int | None, int | None]:
+    """``(ALEXNET_MAX_IMAGES, ALEXNET_MAX_EPOCHS)`` as whole numbers >= 1, None where unset or empty."""
+    raw = [env.get(name, "").strip().replace("_", "").replace(",", "") for name in (ENV_MAX_IMAGES, ENV_MAX_EPOCHS)]
+    for name, text in zip((ENV_MAX_IMAGES, ENV_MAX_EPOCHS), raw):
+        if text and (not text.isdigit() or int(text) < 1):
+            raise ValueError(f"{name}={env[name]!r} should be a whole number >= 1 (or unset it for no cap).")
+    return int(raw[0]) if raw[0] else None, int(raw[1]) if raw[1] else None
 
 
 def is_true(value: str | None) -> bool:
@@ -142,58 +150,31 @@ def is_true(value: str | None) -> bool:
     >>> is_true("Yes"), is_true("0"), is_true(None)
     (True, False, False)
     """
-    return value is not None and value.strip().lower() in _TRUE
+    return value is not None and value.strip().lower() in {"1", "true", "yes", "on"}
 
 
 def available_device(environ: Mapping[str, str] | None = None) -> str:
-    """The device to train on: ``ALEXNET_DEVICE`` when set, else the best one PyTorch can use here.
+    """``ALEXNET_DEVICE`` if it is set (and here), else the first of cuda, mps and cpu that PyTorch can use.
 
-    ``'cuda'``, ``'mps'`` or ``'cpu'`` in that order of preference. A device asked for by
-    ``ALEXNET_DEVICE`` must exist.
-
-    >>> available_device() in {"cuda", "mps", "cpu"}
-    True
     >>> available_device({"ALEXNET_DEVICE": "cpu"})
     'cpu'
     """
-    import torch  # a function-level import: reading the configuration must not import torch
+    import torch  # deferred: reading the configuration must not load torch
 
-    env = os.environ if environ is None else environ
-    requested = env.get(ENV_DEVICE, "").strip().lower()
+    requested = (os.environ if environ is None else environ).get(ENV_DEVICE, "").strip().lower()
     mps = getattr(torch.backends, "mps", None)
-    has_mps = mps is not None and mps.is_available()
-    if requested:
-        return _checked_device(requested, torch.cuda.is_available(), has_mps)
-    if torch.cuda.is_available():
-        return "cuda"
-    if has_mps:
-        return "mps"
-    return "cpu"
-
-
-def _checked_device(requested: str, has_cuda: bool, has_mps: bool) -> str:
-    """``requested`` if this machine has it, else a ValueError that says what is there.
-
-    >>> _checked_device("cuda", has_cuda=False, has_mps=False)
-    Traceback (most recent call last):
-    ...
-    ValueError: ALEXNET_DEVICE='cuda' but PyTorch sees no CUDA GPU here; set ALEXNET_DEVICE=cpu or unset it.
-    """
+    has = {"cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available(), "cpu": True}
     kind = requested.split(":", 1)[0]
-    if kind not in ("cpu", "cuda", "mps") or (kind != "cuda" and ":" in requested):
+    if requested and (kind not in has or (kind != "cuda" and ":" in requested)):
         raise ValueError(f"{ENV_DEVICE}={requested!r} is not a device; choose cpu, cuda, cuda:N or mps (or unset it).")
-    if kind == "cuda" and not has_cuda:
-        raise ValueError(f"{ENV_DEVICE}={requested!r} but PyTorch sees no CUDA GPU here; set {ENV_DEVICE}=cpu or unset it.")
-    if kind == "mps" and not has_mps:
-        raise ValueError(f"{ENV_DEVICE}='mps' but this PyTorch has no MPS (Apple GPU) here; set {ENV_DEVICE}=cpu or unset it.")
-    return requested
+    if requested and not has[kind]:
+        missing = "CUDA GPU" if kind == "cuda" else "MPS (Apple GPU)"
+        raise ValueError(f"{ENV_DEVICE}={requested!r} but PyTorch sees no {missing} here; set {ENV_DEVICE}=cpu or unset it.")
+    return requested or next(kind for kind, there in has.items() if there)
 
 
 def default_data_root() -> Path:
-    """The data root used when ``ALEXNET_DATA`` is unset.
-
-    In a checkout of the course repository it is ``data/`` beside ``alexnet_lib/`` (git
-    ignores it); for an installed copy (Colab) it is ``~/.cache/alexnet-lib/data``.
+    """``data/`` beside ``alexnet_lib/`` in a checkout of the course (git ignores it), else ``~/.cache/alexnet-lib/data``.
 
     >>> default_data_root().name
     'data'
@@ -205,7 +186,7 @@ def default_data_root() -> Path:
 
 
 def figures_dir() -> Path:
-    """Where notebooks save their figures: ``figures/`` in the repository checkout, else ``./figures``.
+    """Where notebooks save their figures, created if missing: ``figures/`` in the checkout, else ``./figures``.
 
     >>> figures_dir().name
     'figures'
@@ -217,72 +198,45 @@ def figures_dir() -> Path:
 
 
 def resolve_profile(environ: Mapping[str, str] | None = None, device: str | None = None) -> tuple[Profile, str]:
-    """The active profile and the reason it was chosen.
+    """The active profile and the reason it was chosen: ``ALEXNET_PROFILE``, else CI, else a CUDA GPU.
 
-    >>> resolve_profile({"ALEXNET_PROFILE": "cpu"})[0].name
-    'cpu'
     >>> resolve_profile({"CI": "true"})
     (Profile(name='ci', ...), 'CI is set')
-    >>> resolve_profile({}, device="cuda")[1]
-    'a CUDA GPU is available'
     """
     env = os.environ if environ is None else environ
     requested = env.get(ENV_PROFILE, "").strip().lower()
+    if requested and requested not in PROFILES:
+        raise ValueError(f"{ENV_PROFILE}={env[ENV_PROFILE]!r} is not a profile; "
+                         f"choose one of {', '.join(PROFILES)} (or unset it to choose automatically).")
     if requested:
-        if requested not in PROFILES:
-            raise ValueError(
-                f"{ENV_PROFILE}={env[ENV_PROFILE]!r} is not a profile; "
-                f"choose one of {', '.join(PROFILES)} (or unset it to choose automatically)."
-            )
         return PROFILES[requested], f"set by {ENV_PROFILE}"
     if is_true(env.get("CI")):
         return PROFILES["ci"], "CI is set"
-    device = available_device() if device is None else device
-    if device.startswith("cuda"):
+    if (available_device() if device is None else device).startswith("cuda"):
         return PROFILES["gpu"], "a CUDA GPU is available"
     return PROFILES["cpu"], "no CUDA GPU"
 
 
-def profile_caps(environ: Mapping[str, str] | None = None) -> tuple[int | None, int | None]:
-    """``(ALEXNET_MAX_IMAGES, ALEXNET_MAX_EPOCHS)`` as whole numbers, None where unset.
-
-    >>> profile_caps({"ALEXNET_MAX_IMAGES": "256", "ALEXNET_MAX_EPOCHS": ""})
-    (256, None)
-    >>> profile_caps({"ALEXNET_MAX_EPOCHS": "0"})
-    Traceback (most recent call last):
-    ...
-    ValueError: ALEXNET_MAX_EPOCHS='0' should be a whole number >= 1 (or unset it for no cap).
-    """
-    env = os.environ if environ is None else environ
-    return _whole_number(env, ENV_MAX_IMAGES), _whole_number(env, ENV_MAX_EPOCHS)
-
-
 def profile_named(name: str, environ: Mapping[str, str] | None = None) -> Profile:
-    """The profile called ``name``, with the caps of the environment applied.
+    """The profile called ``name``, with the environment's caps applied.
 
     >>> profile_named("cpu", {"ALEXNET_MAX_IMAGES": "100"}).train_images
     100
     """
     if name not in PROFILES:
         raise ValueError(f"profile={name!r} is not a profile; choose one of {', '.join(PROFILES)}.")
-    return PROFILES[name].capped(*profile_caps(environ))
+    return PROFILES[name].capped(*_caps(os.environ if environ is None else environ))
 
 
 def shown_path(path: Path) -> str:
-    """A path as outputs show it: inside the repository or the home folder relative to them, else its last two parts.
+    """``path`` relative to the repository or the home folder, else its last two parts: no machine paths in outputs.
 
-    Committed notebook outputs must not carry the author's machine paths.
-
-    >>> shown_path(default_data_root())
-    '<repository>/data'
-    >>> shown_path(Path("/srv/course/shared/data"))
-    '.../shared/data'
+    >>> shown_path(default_data_root()), shown_path(Path("/srv/course/shared/data"))
+    ('<repository>/data', '.../shared/data')
     """
     for base, label in ((_PACKAGE_DIR.parent, "<repository>"), (Path.home(), "~")):
-        try:
+        if path.is_relative_to(base):
             return str(Path(label) / path.relative_to(base))
-        except ValueError:
-            continue
     return str(Path("...", *path.parts[-2:]))
 
 
@@ -296,7 +250,6 @@ class Config:
     profile_source: str
     device: str
     offline: bool
-
     max_images: int | None = None  # ALEXNET_MAX_IMAGES, already applied to the profile
 
     def describe(self) -> str:
@@ -304,23 +257,16 @@ class Config:
         p = self.profile
         caps = [f"{self.max_images:,} images per split"] if self.max_images else []
         caps += [f"{p.max_epochs} epoch{'s' if p.max_epochs != 1 else ''} per run"] if p.max_epochs else []
-        caps_text = (
-            f"at most {' and '.join(caps)} (from {ENV_MAX_IMAGES}, {ENV_MAX_EPOCHS})"
-            if caps else f"none (set {ENV_MAX_IMAGES} or {ENV_MAX_EPOCHS} for a quick run)"
-        )
-        return "\n".join(
-            [
-                f"profile   : {p.name} ({self.profile_source}): {p.description}",
-                f"data      : {p.images_text()} of Fashion-MNIST",
-                f"data root : {shown_path(self.data_root)} ({self.data_root_source})",
-                f"caps      : {caps_text}",
-                f"device    : {self.device}",
-            ]
-        )
+        caps_text = (f"at most {' and '.join(caps)} (from {ENV_MAX_IMAGES}, {ENV_MAX_EPOCHS})" if caps
+                     else f"none (set {ENV_MAX_IMAGES} or {ENV_MAX_EPOCHS} for a quick run)")
+        return (f"profile   : {p.name} ({self.profile_source}): {p.description}\n"
+                f"data      : {p.images_text()} of Fashion-MNIST\n"
+                f"data root : {shown_path(self.data_root)} ({self.data_root_source})\n"
+                f"caps      : {caps_text}\ndevice    : {self.device}")
 
 
 def get_config(environ: Mapping[str, str] | None = None) -> Config:
-    """Read the configuration from the environment (``os.environ`` by default).
+    """The configuration the environment (``os.environ`` by default) asks for.
 
     >>> cfg = get_config({"ALEXNET_DATA": "/tmp/fm", "ALEXNET_PROFILE": "ci", "ALEXNET_MAX_EPOCHS": "1"})
     >>> cfg.data_root, cfg.profile.name, cfg.profile.max_epochs
@@ -330,17 +276,8 @@ def get_config(environ: Mapping[str, str] | None = None) -> Config:
     device = available_device(env)
     profile, profile_source = resolve_profile(env, device)
     raw = env.get(ENV_DATA, "").strip()
-    if raw:
-        data_root, source = Path(raw).expanduser().resolve(), f"from {ENV_DATA}"
-    else:
-        data_root, source = default_data_root(), f"default; set {ENV_DATA} to change"
-    max_images, max_epochs = profile_caps(env)
-    return Config(
-        data_root=data_root,
-        data_root_source=source,
-        profile=profile.capped(max_images, max_epochs),
-        profile_source=profile_source,
-        device=device,
-        offline=is_true(env.get(ENV_OFFLINE)),
-        max_images=max_images,
-    )
+    data_root = Path(raw).expanduser().resolve() if raw else default_data_root()
+    source = f"from {ENV_DATA}" if raw else f"default; set {ENV_DATA} to change"
+    max_images, max_epochs = _caps(env)
+    return Config(data_root, source, profile.capped(max_images, max_epochs), profile_source, device,
+                  offline=is_true(env.get(ENV_OFFLINE)), max_images=max_images)

@@ -21,7 +21,7 @@ from itertools import chain
 import torch
 from torch import nn
 
-from .basics import is_whole_number, model_name, shape_text
+from .config import is_whole_number, model_name, shape_text
 
 __all__ = ["ConvNet", "check_input", "check_positive", "feature_shape", "input_side_range"]
 

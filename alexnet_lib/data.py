@@ -1,55 +1,39 @@
-"""Fashion-MNIST (and Flowers102) from the configured data root, read with torchvision, with clear errors.
+"""Fashion-MNIST on disk (verified, found or downloaded, loaded), then made into batches on the device.
 
-The files are torchvision's layout, ``<root>/FashionMNIST/raw/*-ubyte``. Where they are
-missing and the internet is reachable, torchvision downloads them; where it is not, the error
-says which folder was searched and how to fix it, at once, instead of hanging on a download.
-Flowers102, the colour data set of many AlexNet tutorials, follows the same rules in
-``<root>/flowers-102/`` (:func:`load_flowers102`). The batches a model trains on are made in
-:mod:`alexnet_lib.loaders`.
+The files are torchvision's, ``<root>/FashionMNIST/raw/*-ubyte``. Missing ones are downloaded
+if the internet is reachable; if not, or if a file is damaged, one error says which folder or
+file and how to fix it, at once. The images are then held once as a ``uint8`` tensor on the
+training device (Fashion-MNIST's 60,000 are 47 MB), and each batch is cut from it and
+transformed in a few tensor operations (:class:`BatchTransform`), instead of decoding image by
+image on every epoch in loader processes that compete with the training for the CPU.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import math
 import socket
 import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
 import torch
+import torch.nn.functional as F
 
-from .basics import is_whole_number
-from .config import ENV_DATA, ENV_OFFLINE, get_config
+from .callbacks import resolve_device
+from .config import ENV_DATA, ENV_OFFLINE, get_config, is_whole_number
 
 FASHION_MNIST_SIDE = 28  # pixels; Xiao, Rasul and Vollgraf 2017
-CLASS_NAMES = (
-    "t-shirt/top",
-    "trouser",
-    "pullover",
-    "dress",
-    "coat",
-    "sandal",
-    "shirt",
-    "sneaker",
-    "bag",
-    "ankle boot",
-)
-
-_FILES = {
-    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
-}
-
-
-# The sizes of the official uncompressed files: a 16-byte header and 784 bytes per image, an
-# 8-byte header and one byte per label. (torchvision publishes md5s of the archives only.)
-OFFICIAL_SIZES = {
-    "train-images-idx3-ubyte": 47_040_016,
-    "train-labels-idx1-ubyte": 60_008,
-    "t10k-images-idx3-ubyte": 7_840_016,
-    "t10k-labels-idx1-ubyte": 10_008,
-}
+CLASS_NAMES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
+# The mean and standard deviation of the pixels (in [0, 1]) of the 60,000 training images.
+FASHION_MNIST_MEAN, FASHION_MNIST_STD = (0.2860,), (0.3530,)
+_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+# The official files' sizes (torchvision publishes md5s of the archives only): headers, then 784 bytes an image, 1 a label.
+OFFICIAL_SIZES = {"train-images-idx3-ubyte": 47_040_016, "train-labels-idx1-ubyte": 60_008,
+                  "t10k-images-idx3-ubyte": 7_840_016, "t10k-labels-idx1-ubyte": 10_008}
 
 
 class DataNotFoundError(FileNotFoundError):
@@ -57,10 +41,7 @@ class DataNotFoundError(FileNotFoundError):
 
 
 class DataDamagedError(DataNotFoundError):
-    """A data file is on disk but damaged (cut short, wrong header, labels out of range).
-
-    A subclass of :class:`DataNotFoundError`, so code that handles missing data handles this too.
-    """
+    """A data file is on disk but damaged; a DataNotFoundError, so code that handles missing data handles it too."""
 
 
 def fashion_mnist_folder(root: str | Path | None = None) -> Path:
@@ -69,107 +50,85 @@ def fashion_mnist_folder(root: str | Path | None = None) -> Path:
     >>> fashion_mnist_folder("/data").as_posix()
     '/data/FashionMNIST/raw'
     """
-    root = get_config().data_root if root is None else Path(root)
-    return root / "FashionMNIST" / "raw"
+    return (get_config().data_root if root is None else Path(root)) / "FashionMNIST" / "raw"
 
 
 def _damaged(path: Path, problem: str) -> DataDamagedError:
-    """The one-sentence error for a damaged data file: what is wrong and the two fixes."""
-    return DataDamagedError(
-        f"{path} is damaged: {problem}; delete it and download again (`python -m alexnet_lib doctor --download`), "
-        f"or point {ENV_DATA} at a good copy."
-    )
+    return DataDamagedError(f"{path} is damaged: {problem}; delete it and download again "
+                            f"(`python -m alexnet_lib doctor --download`), or point {ENV_DATA} at a good copy.")
+
+
+def _missing(folder: Path, reason: str) -> DataNotFoundError:
+    return DataNotFoundError(
+        f"Fashion-MNIST was not found in {folder} ({reason}).\nFix it in one of these ways:\n"
+        f"  - point {ENV_DATA} at a folder that holds FashionMNIST/raw/*-ubyte (for example: export {ENV_DATA}=/path/to/data);\n"
+        f"  - or, with internet access, run `python -m alexnet_lib doctor --download` to download it into {folder.parent.parent}.")
 
 
 def _idx_dims(path: Path, ndim: int) -> tuple[int, ...]:
-    """The dimensions an IDX file of unsigned bytes declares in its header (the item count first).
-
-    The header is a magic number (``0x0800 + ndim``: unsigned bytes, ``ndim`` dimensions),
-    then one big-endian uint32 per dimension.
-    """
+    """The dimensions an IDX file declares: after a magic number (0x0800 + ndim: bytes, ndim dimensions), a big-endian uint32 each."""
+    size = 4 + 4 * ndim
     with path.open("rb") as f:
-        header = f.read(4 + 4 * ndim)
-    if len(header) < 4 + 4 * ndim:
-        raise _damaged(path, f"it holds {len(header)} bytes, less than the {4 + 4 * ndim}-byte IDX header")
+        header = f.read(size)
+    if len(header) < size:
+        raise _damaged(path, f"it holds {len(header)} bytes, less than the {size}-byte IDX header")
     magic, *dims = struct.unpack(f">{1 + ndim}I", header)
     if magic != 0x0800 + ndim:
         raise _damaged(path, f"its magic number is {magic:#010x}, not {0x0800 + ndim:#010x} (an IDX file of {ndim}-d bytes)")
     return tuple(dims)
 
 
-def _check_images(path: Path) -> int:
-    """The image count of an IDX image file, after checking that its size matches its header."""
-    n, rows, cols = _idx_dims(path, 3)
-    if (rows, cols) != (28, 28):
-        raise _damaged(path, f"its header declares {rows}×{cols} images, not Fashion-MNIST's 28×28")
-    expected, size = 16 + n * rows * cols, path.stat().st_size
-    if size != expected:
-        raise _damaged(path, f"it is {size:,} bytes but its header declares {n:,} images ({expected:,} bytes)")
-    return n
-
-
-def _check_labels(path: Path) -> int:
-    """The label count of an IDX label file, after checking its size and that every label is a class (0 to 9)."""
-    (n,) = _idx_dims(path, 1)
-    labels = path.read_bytes()[8:]
-    if len(labels) != n:
-        raise _damaged(path, f"it is {8 + len(labels):,} bytes but its header declares {n:,} labels ({8 + n:,} bytes)")
-    if labels and max(labels) >= len(CLASS_NAMES):
-        first = next(i for i, label in enumerate(labels) if label >= len(CLASS_NAMES))
-        raise _damaged(path, f"the label at position {first:,} is {labels[first]}, but Fashion-MNIST's classes are 0 to {len(CLASS_NAMES) - 1}")
+def _count(images: Path, labels: Path) -> int:
+    """The images in a split, once both files agree with their headers and each other, and every label is a class."""
+    n, rows, cols = _idx_dims(images, 3)
+    if (rows, cols) != (FASHION_MNIST_SIDE, FASHION_MNIST_SIDE):
+        raise _damaged(images, f"its header declares {rows}×{cols} images, not Fashion-MNIST's 28×28")
+    if (size := images.stat().st_size) != 16 + n * rows * cols:
+        raise _damaged(images, f"it is {size:,} bytes but its header declares {n:,} images ({16 + n * rows * cols:,} bytes)")
+    (m,) = _idx_dims(labels, 1)
+    values = labels.read_bytes()[8:]
+    if len(values) != m:
+        raise _damaged(labels, f"it is {8 + len(values):,} bytes but its header declares {m:,} labels ({8 + m:,} bytes)")
+    if values and max(values) >= len(CLASS_NAMES):
+        first = next(i for i, label in enumerate(values) if label >= len(CLASS_NAMES))
+        raise _damaged(labels, f"the label at position {first:,} is {values[first]}, but Fashion-MNIST's classes are 0 to 9")
+    if n != m:
+        raise _damaged(images.parent, f"{images.name} holds {n:,} images but {labels.name} holds {m:,} labels")
     return n
 
 
 def fashion_mnist_counts(root: str | Path | None = None) -> dict[str, int] | None:
-    """Images per split found under ``root``; None if any file is missing; a DataDamagedError if any is damaged.
+    """Images per split under ``root``; None if a file is missing; a :class:`DataDamagedError` if one is damaged.
 
-    The checks, cheap enough for every load: each file's magic number and size agree with its
-    header, the images are 28×28, every label is a class (0 to 9) and each split has as many
-    labels as images. The contents of the images are not checked here
-    (:func:`verify_fashion_mnist` compares checksums where it can).
+    Checks cheap enough for every load: magic numbers and sizes agree with the headers, the images
+    are 28×28, the labels are classes, one per image. :func:`verify_fashion_mnist` adds checksums.
 
     >>> fashion_mnist_counts("/nonexistent") is None
     True
     """
     folder = fashion_mnist_folder(root)
-    paths = {split: [folder / name for name in names] for split, names in _FILES.items()}
-    if not all(p.is_file() for ps in paths.values() for p in ps):
+    if not all((folder / name).is_file() for names in _FILES.values() for name in names):
         return None
-    counts = {}
-    for split, (images, labels) in paths.items():
-        n_images, n_labels = _check_images(images), _check_labels(labels)
-        if n_images != n_labels:
-            raise _damaged(folder, f"{images.name} holds {n_images:,} images but {labels.name} holds {n_labels:,} labels")
-        counts[split] = n_images
-    return counts
+    return {split: _count(folder / images, folder / labels) for split, (images, labels) in _FILES.items()}
 
 
-def _md5(path: Path) -> str:
+def _md5(path: Path, unzip: bool = False) -> str:
+    """The md5 of a file, or with ``unzip`` of what a .gz archive holds."""
     digest = hashlib.md5()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _gunzip_md5(path: Path) -> str:
-    """The md5 of the contents of a .gz archive, decompressed on the fly."""
-    digest = hashlib.md5()
-    with gzip.open(path, "rb") as f:
+    with (gzip.open if unzip else open)(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
 
 
 def _verify_against_archive(path: Path, archive_md5: str) -> str:
-    """Check ``path`` against the official archive beside it (``path`` + ``.gz``); say what was checked."""
     archive = path.with_name(path.name + ".gz")
     if not archive.is_file():
-        official = path.stat().st_size == OFFICIAL_SIZES[path.name]
-        return f"{path.name}: {'the official size' if official else 'not the official size (a subset)'}, no archive to check an md5"
+        official = "the official size" if path.stat().st_size == OFFICIAL_SIZES[path.name] else "not the official size (a subset)"
+        return f"{path.name}: {official}, no archive to check an md5"
     if _md5(archive) != archive_md5:
         raise _damaged(archive, f"its md5 is not torchvision's published {archive_md5}")
-    if _gunzip_md5(archive) != _md5(path):
+    if _md5(archive, unzip=True) != _md5(path):
         raise _damaged(path, f"its contents differ from those of {archive.name}, whose md5 is torchvision's")
     return f"{path.name}: equal to {archive.name}, whose md5 is torchvision's"
 
@@ -177,23 +136,19 @@ def _verify_against_archive(path: Path, archive_md5: str) -> str:
 def verify_fashion_mnist(root: str | Path | None = None) -> list[str]:
     """Check Fashion-MNIST thoroughly (what ``doctor`` runs); return one line per file saying what was checked.
 
-    First the checks of :func:`fashion_mnist_counts`; then, where torchvision's download left
-    the archives (``*.gz``) beside the files, the md5 of each archive is compared with
-    torchvision's published one and the file with the archive's contents. The official files
-    have no published md5 of their own; copies without archives (the offline subset, a
-    teacher's copy) get the header, size and label checks only. Raises :class:`DataNotFoundError`
-    if a file is missing, :class:`DataDamagedError` if one is damaged. Hashing the full data
-    set takes about a second, so loading does not do it.
+    After :func:`fashion_mnist_counts`' checks, each archive (``*.gz``) torchvision's download left
+    beside a file is checked against its published md5, and the file against its contents; copies
+    without archives (the offline subset) get the cheap checks only. Loading skips this (a second).
 
     >>> verify_fashion_mnist()[0]
     'train-images-idx3-ubyte: ...'
     """
     folder = fashion_mnist_folder(root)
     if fashion_mnist_counts(root) is None:
-        raise DataNotFoundError(_missing_message(folder, "a file is missing"))
-    from torchvision.datasets import FashionMNIST  # imported when needed: torchvision takes a second to import
+        raise _missing(folder, "a file is missing")
+    from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
-    archives = dict(FashionMNIST.resources)  # archive name -> md5, as torchvision publishes them
+    archives = dict(FashionMNIST.resources)  # archive name -> its published md5
     return [_verify_against_archive(folder / name, archives[name + ".gz"]) for names in _FILES.values() for name in names]
 
 
@@ -201,244 +156,294 @@ def _mirror_reachable(timeout: float = 3.0) -> bool:
     """Whether the first of torchvision's Fashion-MNIST mirrors accepts a connection."""
     from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
-    host = urlparse(FashionMNIST.mirrors[0]).hostname
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
+        with socket.create_connection((urlparse(FashionMNIST.mirrors[0]).hostname, 443), timeout=timeout):
             return True
     except OSError:
         return False
 
 
-def _not_found_message(dataset: str, folder: Path, reason: str, holds: str, download: str) -> str:
-    """What to do when ``dataset`` is not in ``folder``: point the data root at a copy, or download it."""
-    return (
-        f"{dataset} was not found in {folder} ({reason}).\n"
-        f"Fix it in one of these ways:\n"
-        f"  - point {ENV_DATA} at a folder that holds {holds} (for example: export {ENV_DATA}=/path/to/data);\n"
-        f"  - or, with internet access, {download}."
-    )
-
-
-def _missing_message(folder: Path, reason: str) -> str:
-    return _not_found_message("Fashion-MNIST", folder, reason, "FashionMNIST/raw/*-ubyte",
-                              f"run `python -m alexnet_lib doctor --download` to download it into {folder.parent.parent}")
-
-
 def ensure_fashion_mnist(root: str | Path | None = None, download: bool | None = None) -> dict[str, int]:
-    """Make sure Fashion-MNIST is on disk; return the image count per split.
+    """Make sure Fashion-MNIST is on disk; return the images per split.
 
-    ``download=None`` downloads only when the files are missing, ``ALEXNET_OFFLINE`` is not
-    set and torchvision's mirror answers within a few seconds. Otherwise a
-    :class:`DataNotFoundError` names the folder and the fix.
+    ``download=None`` downloads only when files are missing, ``ALEXNET_OFFLINE`` is unset and
+    torchvision's mirror answers within seconds; otherwise the error names the folder and the fix.
+
+    >>> ensure_fashion_mnist("/nonexistent", download=False)
+    Traceback (most recent call last):
+    ...
+    alexnet_lib.data.DataNotFoundError: Fashion-MNIST was not found in /nonexistent/FashionMNIST/raw (download=False). ...
     """
     cfg = get_config()
     root = cfg.data_root if root is None else Path(root)
     folder = fashion_mnist_folder(root)
-    counts = fashion_mnist_counts(root)
-    if counts is not None:
+    if (counts := fashion_mnist_counts(root)) is not None:
         return counts
     if download is False:
-        raise DataNotFoundError(_missing_message(folder, "download=False"))
+        raise _missing(folder, "download=False")
     if cfg.offline:
-        raise DataNotFoundError(_missing_message(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded"))
+        raise _missing(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded")
     if not _mirror_reachable():
-        raise DataNotFoundError(_missing_message(folder, "no internet connection to download it"))
+        raise _missing(folder, "no internet connection to download it")
     from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
     try:
         for train in (True, False):
             FashionMNIST(root=str(root), train=train, download=True)
     except Exception as exc:  # network errors come in many types; all mean the same to a student
-        raise DataNotFoundError(_missing_message(folder, f"the download failed: {exc}")) from exc
-    counts = fashion_mnist_counts(root)
-    if counts is None:
-        raise DataNotFoundError(_missing_message(folder, "the download finished but files are missing"))
+        raise _missing(folder, f"the download failed: {exc}") from exc
+    if (counts := fashion_mnist_counts(root)) is None:
+        raise _missing(folder, "the download finished but files are missing")
     return counts
 
 
-def load_fashion_mnist(
-    train: bool = True,
-    root: str | Path | None = None,
-    limit: int | None = None,
-    download: bool | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST images as a uint8 tensor ``(N, 28, 28)`` and labels as int64 ``(N,)``.
+def load_fashion_mnist(train: bool = True, root: str | Path | None = None, limit: int | None = None,
+                       download: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Fashion-MNIST's images as uint8 ``(N, 28, 28)`` and labels as int64 ``(N,)``.
 
-    ``limit`` keeps the first ``limit`` images of the split (the official order), so the same
-    call gives the same images from the full download and from the offline subset.
+    ``limit`` keeps the split's first ``limit`` images (the official order), so the full download
+    and the offline subset give the same images.
 
     >>> images, labels = load_fashion_mnist(train=False, limit=5)
     >>> images.shape, images.dtype, labels.tolist()
     (torch.Size([5, 28, 28]), torch.uint8, [9, 2, 1, 1, 6])
     """
     root = get_config().data_root if root is None else Path(root)
-    counts = ensure_fashion_mnist(root, download=download)
     split = "train" if train else "test"
-    if limit is not None:
-        if limit < 1:
-            raise ValueError(f"limit must be a positive number of images, got {limit}.")
-        if limit > counts[split]:
-            raise ValueError(
-                f"limit={limit:,} asks for more {split} images than the {counts[split]:,} in "
-                f"{fashion_mnist_folder(root)}; use limit <= {counts[split]:,} or the full data set."
-            )
+    n = ensure_fashion_mnist(root, download=download)[split]
+    if limit is not None and not 1 <= limit <= n:
+        raise ValueError(f"limit must be a positive number of images, got {limit}." if limit < 1 else
+                         f"limit={limit:,} asks for more {split} images than the {n:,} in {fashion_mnist_folder(root)}; "
+                         f"use limit <= {n:,} or the full data set.")
     from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
     ds = FashionMNIST(root=str(root), train=train, download=False)
-    images, labels = ds.data, ds.targets
-    if limit is not None:
-        images, labels = images[:limit], labels[:limit]
-    return images.contiguous(), labels.contiguous()
+    return ds.data[:limit].contiguous(), ds.targets[:limit].contiguous()
 
 
-# Oxford Flowers102 (Nilsback and Zisserman, 2008): 102 classes of colour photographs, in
-# torchvision's layout <root>/flowers-102/{jpg/image_NNNNN.jpg, imagelabels.mat, setid.mat}.
-FLOWERS102_HOST = "www.robots.ox.ac.uk"
-_FLOWERS_SPLITS = {"train": "trnid", "val": "valid", "test": "tstid"}
+@dataclass(frozen=True)
+class BatchTransform:
+    """What a uint8 batch ``(N, C, H, W)`` goes through on its way to the model, as torchvision's per-image transforms.
 
+    In order, each skipped when None: to float in [0, 1]; ``resize`` the shorter side (bilinear,
+    antialiased); ``crop``, in training at random after zero-``padding``, else at the centre;
+    ``flip`` half the training images; repeat a grey channel to ``channels``; normalise by
+    ``mean`` and ``std`` (one per channel). :meth:`torchvision_equivalent` is its reference, which
+    ``tests/test_loaders.py`` compares image by image: equal to torchvision's v2 ``resize`` of
+    floats, within 1/255 of PIL's, which rounds to 8 bits.
 
-def flowers102_folder(root: str | Path | None = None) -> Path:
-    """The folder that holds (or will hold) Flowers102: ``jpg/``, ``imagelabels.mat`` and ``setid.mat``.
-
-    >>> flowers102_folder("/data").as_posix()
-    '/data/flowers-102'
+    >>> t = BatchTransform(resize=4, mean=(0.5,), std=(0.5,))
+    >>> x = t(torch.full((2, 1, 2, 2), 255, dtype=torch.uint8))
+    >>> x.shape, x.max().item()
+    (torch.Size([2, 1, 4, 4]), 1.0)
     """
-    root = get_config().data_root if root is None else Path(root)
-    return root / "flowers-102"
+
+    resize: int | None = None
+    crop: int | None = None
+    padding: int = 0
+    flip: bool = False
+    mean: tuple[float, ...] | None = None
+    std: tuple[float, ...] | None = None
+    channels: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, side in (("resize", self.resize), ("crop", self.crop)):
+            if side is not None and not is_whole_number(side):
+                raise ValueError(f"{name}={side!r} should be a side in pixels, a whole number >= 1.")
+        if not is_whole_number(self.padding, minimum=0):
+            raise ValueError(f"padding={self.padding!r} should be a whole number of pixels >= 0.")
+        if self.padding and self.crop is None:
+            raise ValueError(f"padding={self.padding} pads before a random crop; give crop too (e.g. crop=28 for 28×28 images).")
+        if (self.mean is None) != (self.std is None):
+            raise ValueError(f"give both mean and std to normalise, or neither (got mean={self.mean}, std={self.std}).")
+        if self.std is not None and min(self.std) <= 0:
+            raise ValueError(f"std={self.std} must be positive: it divides the pixel values.")
+        if self.channels not in (None, 1, 3):
+            raise ValueError(f"channels={self.channels!r} should be 1 (grey) or 3 (the grey channel repeated for colour models).")
+
+    def __call__(self, images: torch.Tensor, train: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+        """The float32 batch made of ``images`` ``(N, C, H, W)`` or ``(N, H, W)``; ``train`` crops at random and flips,
+        drawing from ``generator``, a CPU generator, so that its state gives the same batch on every device."""
+        x = images.unsqueeze(1) if images.dim() == 3 else images
+        if x.dim() != 4:
+            raise ValueError(f"images should be shaped (N, C, H, W) or (N, H, W); got {tuple(images.shape)}.")
+        x = x.float().div_(255) if x.dtype == torch.uint8 else x.float()
+        if self.resize is not None:
+            h, w = x.shape[-2:]  # the shorter side becomes `resize`; the longer is truncated, as torchvision does
+            size = (self.resize, int(self.resize * w / h)) if h <= w else (int(self.resize * h / w), self.resize)
+            if size != (h, w):
+                x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        if self.crop is not None:
+            x = self._random_crop(x, generator) if train else self._center_crop(x)
+        if train and self.flip:
+            flip = torch.rand(len(x), generator=generator) < 0.5
+            x = torch.where(flip.to(x.device)[:, None, None, None], x.flip(-1), x)
+        if self.channels is not None and x.shape[1] != self.channels:
+            if x.shape[1] != 1:
+                raise ValueError(f"cannot make {self.channels} channels of {x.shape[1]}; only a grey channel is repeated.")
+            x = x.expand(-1, self.channels, -1, -1)
+        if self.mean is not None:
+            mean, std = (torch.tensor(v, device=x.device).view(1, -1, 1, 1) for v in (self.mean, self.std))
+            if mean.shape[1] not in (1, x.shape[1]):
+                raise ValueError(f"mean has {mean.shape[1]} values for images with {x.shape[1]} channels; give one per channel.")
+            x = x.sub(mean).div_(std)
+        return x.contiguous()
+
+    def _center_crop(self, x: torch.Tensor) -> torch.Tensor:
+        c = self.crop
+        pad_h, pad_w = max(c - x.shape[-2], 0), max(c - x.shape[-1], 0)  # torchvision pads with zeros first
+        x = F.pad(x, (pad_w // 2, (pad_w + 1) // 2, pad_h // 2, (pad_h + 1) // 2)) if pad_h or pad_w else x
+        top, left = int(round((x.shape[-2] - c) / 2.0)), int(round((x.shape[-1] - c) / 2.0))  # torchvision's rounding
+        return x[..., top : top + c, left : left + c]
+
+    def _random_crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        c, p = self.crop, self.padding
+        x = F.pad(x, (p, p, p, p)) if p else x
+        n, _, h, w = x.shape
+        if c > h or c > w:
+            raise ValueError(f"crop={c} is larger than the {h}×{w} images (after padding {p}); resize them first.")
+        top, left = torch.randint(0, h - c + 1, (n,), generator=generator), torch.randint(0, w - c + 1, (n,), generator=generator)
+        crops = _slice_crops if x.device.type == "cpu" else _gather_crops  # slices are cheaper on a CPU
+        return crops(x, top, left, c, c)
+
+    def torchvision_equivalent(self, train: bool = False):
+        """The per-image torchvision transforms (a PIL image in, a float tensor out) this batch transform matches.
+
+        >>> BatchTransform(resize=64, crop=64, padding=4, flip=True).torchvision_equivalent(train=True)
+        Compose(
+            Resize(size=64, interpolation=bilinear, max_size=None, antialias=True)
+            RandomCrop(size=(64, 64), padding=4)
+            RandomHorizontalFlip(p=0.5)
+            ToTensor()
+        )
+        """
+        from torchvision import transforms as T  # deferred: torchvision takes a second to import, and only this reference needs it
+
+        steps = [
+            self.resize and T.Resize(self.resize, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+            self.crop and (T.RandomCrop(self.crop, padding=self.padding or None) if train else T.CenterCrop(self.crop)),
+            train and self.flip and T.RandomHorizontalFlip(),
+            self.channels == 3 and T.Grayscale(num_output_channels=3),
+            T.ToTensor(),
+            self.mean is not None and T.Normalize(self.mean, self.std),
+        ]
+        return T.Compose([step for step in steps if step])
 
 
-def flowers102_class_names() -> tuple[str, ...]:
-    """The 102 flower names, in label order (torchvision's list; generic names on older torchvision).
+def _slice_crops(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, th: int, tw: int) -> torch.Tensor:
+    """Image i's ``th × tw`` window at ``(top[i], left[i])``, one slice per image."""
+    return torch.stack([x[i, :, t : t + th, l : l + tw] for i, (t, l) in enumerate(zip(top.tolist(), left.tolist()))])
 
-    >>> names = flowers102_class_names()
-    >>> len(names), names[0]
-    (102, 'pink primrose')
+
+def _gather_crops(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, th: int, tw: int) -> torch.Tensor:
+    """The windows of :func:`_slice_crops` in one indexing operation (no launch per image on a GPU)."""
+    top, left = top.to(x.device), left.to(x.device)
+    rows = (top[:, None] + torch.arange(th, device=x.device))[:, :, None]  # (N, th, 1)
+    cols = (left[:, None] + torch.arange(tw, device=x.device))[:, None, :]  # (N, 1, tw)
+    batch = torch.arange(len(x), device=x.device)[:, None, None]
+    return x.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # (N, th, tw, C) -> (N, C, th, tw)
+
+
+class BatchLoader:
+    """``(X, y)`` batches cut from images held in one uint8 tensor, each through a :class:`BatchTransform`.
+
+    ``images`` ``(N, H, W)`` or ``(N, C, H, W)`` and ``labels`` ``(N,)`` move once to ``device``
+    (default: where they are). ``augment`` applies the transform's random crop and flip (training).
+    ``shuffle`` draws each pass's order from ``seed`` and the pass number, so the k-th pass is the
+    same in every run; :meth:`set_epoch` chooses the pass, as for PyTorch's ``DistributedSampler``.
+
+    >>> images = torch.zeros(10, 28, 28, dtype=torch.uint8)
+    >>> first = BatchLoader(images, torch.arange(10), 4, shuffle=True, seed=1)
+    >>> again = BatchLoader(images, torch.arange(10), 4, shuffle=True, seed=1)
+    >>> [y.tolist() for _, y in first] == [y.tolist() for _, y in again], len(first)
+    (True, 3)
     """
-    from torchvision.datasets import Flowers102  # deferred: torchvision takes a second to import
 
-    names = getattr(Flowers102, "classes", None)
-    return tuple(names) if names else tuple(f"flower {i}" for i in range(102))
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, transform: BatchTransform | None = None, *,
+                 shuffle: bool = False, augment: bool = False, seed: int = 0, device: str | torch.device | None = None) -> None:
+        if not is_whole_number(batch_size):
+            raise ValueError(f"batch_size={batch_size!r} should be a whole number of images >= 1.")
+        images = images.unsqueeze(1) if images.dim() == 3 else images
+        if images.dim() != 4 or images.dtype != torch.uint8:
+            raise ValueError(f"images should be uint8 shaped (N, H, W) or (N, C, H, W); got {images.dtype} {tuple(images.shape)}.")
+        if labels.shape != (len(images),):
+            raise ValueError(f"{len(images):,} images but labels of shape {tuple(labels.shape)}; give one label per image.")
+        device = images.device if device is None else resolve_device(device)  # a clear error for an absent device
+        self.images, self.labels = images.to(device), labels.to(device=device, dtype=torch.int64)
+        self.batch_size, self.transform = batch_size, BatchTransform() if transform is None else transform
+        self.shuffle, self.augment, self.seed, self.epoch = shuffle, augment, seed, 0
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.images) / self.batch_size)
+
+    def set_epoch(self, epoch: int, seed: int | None = None) -> None:
+        """Make the next pass the ``epoch``-th (its order and augmentation), with a new ``seed`` if one is given."""
+        self.epoch, self.seed = int(epoch), self.seed if seed is None else int(seed)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        # one generator per (seed, pass): the same pair always gives the same order and augmentation
+        generator = torch.Generator().manual_seed((int(self.seed) * 1_000_003 + self.epoch) % 2**63)
+        self.epoch += 1
+        order = torch.randperm(len(self.images), generator=generator).to(self.images.device) if self.shuffle else None
+        for start in range(0, len(self.images), self.batch_size):
+            index = slice(start, start + self.batch_size) if order is None else order[start : start + self.batch_size]
+            yield self.transform(self.images[index], train=self.augment, generator=generator), self.labels[index]
 
 
-def _flowers_missing_message(folder: Path, reason: str) -> str:
-    return _not_found_message("Flowers102", folder, reason, "flowers-102/ with jpg/, imagelabels.mat and setid.mat",
-                              f"call alexnet_lib.data.load_flowers102(download=True) to download it (about 330 MB) into {folder.parent}")
+@dataclass
+class DataLoaders:
+    """A data set's training and test loaders, and its class names; unpacks as ``train_iter, test_iter = loaders``,
+    like Dive into Deep Learning's pair."""
+
+    train: BatchLoader
+    test: BatchLoader
+    classes: tuple[str, ...]
+
+    def __iter__(self) -> Iterator[BatchLoader]:
+        return iter((self.train, self.test))
 
 
-def _flowers_present(folder: Path) -> bool:
-    return (folder / "jpg").is_dir() and all((folder / name).is_file() for name in ("imagelabels.mat", "setid.mat"))
+def split_sizes(subset: int | tuple[int | None, int | None] | None, available: tuple[int, int]) -> tuple[int | None, int | None]:
+    """How many leading training and test images ``subset`` asks for (None: all).
+
+    An int takes that many of each split, at most all; a pair ``(train, test)`` is taken as it is.
+
+    >>> split_sizes(2000, (3615, 1770)), split_sizes((2000, None), (3615, 1770)), split_sizes(None, (3615, 1770))
+    ((2000, 1770), (2000, None), (None, None))
+    """
+    if subset is None:
+        return None, None
+    if isinstance(subset, int):
+        if not is_whole_number(subset):
+            raise ValueError(f"subset={subset} should be a positive number of images (or None for all).")
+        return min(subset, available[0]), min(subset, available[1])
+    if isinstance(subset, Sequence) and len(subset) == 2:
+        return subset[0], subset[1]
+    raise ValueError(f"subset={subset!r} should be an int, a pair (train, test) or None.")
 
 
-def _host_reachable(host: str, timeout: float = 3.0) -> bool:
-    try:
-        with socket.create_connection((host, 443), timeout=timeout):
-            return True
-    except OSError:
-        return False
+def fashion_mnist_loaders(
+    batch_size: int = 128, resize: int | None = None, *, subset: int | tuple[int | None, int | None] | None = None,
+    crop: int | None = None, padding: int = 0, flip: bool = False, normalize: bool = False, channels: int | None = None,
+    device: str | torch.device | None = None, seed: int = 0, root: str | Path | None = None,
+) -> DataLoaders:
+    """Fashion-MNIST's training (shuffled, augmented) and test loaders, the images read once and held on ``device``.
 
+    ``resize``, ``crop``, ``padding``, ``flip`` and ``channels`` are :class:`BatchTransform`'s;
+    ``normalize`` uses Fashion-MNIST's mean and standard deviation; ``subset`` keeps leading images
+    (:func:`split_sizes`); ``seed`` sets the shuffle; ``device`` defaults to the configured one.
 
-def ensure_flowers102(root: str | Path | None = None, download: bool | None = None) -> Path:
-    """Make sure Flowers102 is on disk (downloading it with torchvision if allowed); return its folder.
-
-    The same rules as :func:`ensure_fashion_mnist`: ``download=None`` downloads only when the
-    files are missing, ``ALEXNET_OFFLINE`` is not set and the server answers; otherwise a
-    :class:`DataNotFoundError` names the folder and the fix at once.
-
-    >>> ensure_flowers102("/nonexistent", download=False)
-    Traceback (most recent call last):
-    ...
-    alexnet_lib.data.DataNotFoundError: Flowers102 was not found in /nonexistent/flowers-102 (download=False). ...
+    >>> train, test = fashion_mnist_loaders(256, subset=(512, 300), device="cpu")
+    >>> len(train), len(test), next(iter(test))[0].shape, train.shuffle, test.shuffle
+    (2, 2, torch.Size([256, 1, 28, 28]), True, False)
     """
     cfg = get_config()
-    root = cfg.data_root if root is None else Path(root)
-    folder = flowers102_folder(root)
-    if _flowers_present(folder):
-        return folder
-    if download is False:
-        raise DataNotFoundError(_flowers_missing_message(folder, "download=False"))
-    if cfg.offline:
-        raise DataNotFoundError(_flowers_missing_message(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded"))
-    if not _host_reachable(FLOWERS102_HOST):
-        raise DataNotFoundError(_flowers_missing_message(folder, "no internet connection to download it"))
-    from torchvision.datasets import Flowers102  # deferred: torchvision takes a second to import
-
-    try:
-        Flowers102(root=str(root), split="train", download=True)
-    except ImportError:
-        raise
-    except Exception as exc:  # network errors come in many types; all mean the same to a student
-        raise DataNotFoundError(_flowers_missing_message(folder, f"the download failed: {exc}")) from exc
-    return folder
-
-
-def _loadmat(path: Path) -> dict:
-    try:
-        from scipy.io import loadmat  # optional: only Flowers102 needs it
-    except ImportError as exc:
-        raise ImportError(
-            f"Flowers102 keeps its labels in MATLAB files ({path.name}), which torchvision reads with scipy; "
-            "install it with `pip install scipy`."
-        ) from exc
-    return loadmat(path, squeeze_me=True)
-
-
-def _check_split(split: str) -> str:
-    if split not in _FLOWERS_SPLITS:
-        raise ValueError(f"split={split!r} is not a Flowers102 split; choose one of {', '.join(map(repr, _FLOWERS_SPLITS))}.")
-    return split
-
-
-def flowers102_split_size(split: str = "train", root: str | Path | None = None) -> int:
-    """How many images the Flowers102 ``split`` holds (``'train'``, ``'val'`` or ``'test'``), from ``setid.mat``."""
-    folder = ensure_flowers102(root, download=False)
-    return len(_loadmat(folder / "setid.mat")[_FLOWERS_SPLITS[_check_split(split)]].reshape(-1))
-
-
-def load_flowers102(
-    split: str = "train",
-    root: str | Path | None = None,
-    size: int = 256,
-    limit: int | None = None,
-    download: bool | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Flowers102 images as uint8 ``(N, 3, size, size)`` and labels int64 ``(N,)`` (0 to 101).
-
-    Read through ``torchvision.datasets.Flowers102`` (its split lists, labels and checksums),
-    each photograph decoded once (PIL), its shorter side resized to ``size`` (bilinear,
-    antialiased) and its centre square kept: torchvision's ``Resize(size)``,
-    ``CenterCrop(size)``, ``PILToTensor()``. ``limit`` keeps the first ``limit`` images of the
-    split, in torchvision's order.
-    """
-    from torchvision import transforms as T  # deferred: torchvision takes a second to import
-    from torchvision.datasets import Flowers102  # deferred: torchvision takes a second to import
-
-    root = get_config().data_root if root is None else Path(root)
-    folder = ensure_flowers102(root, download=download)
-    _check_split(split)
-    if not is_whole_number(size):
-        raise ValueError(f"size={size!r} should be the side in pixels of the stored images (e.g. 256).")
-    to_square = T.Compose([T.Resize(size, interpolation=T.InterpolationMode.BILINEAR), T.CenterCrop(size), T.PILToTensor()])
-    try:
-        dataset = Flowers102(root=str(root), split=split, download=False)
-    except RuntimeError as exc:  # torchvision's "Dataset not found or corrupted"
-        raise DataNotFoundError(
-            f"Flowers102 in {folder} is incomplete or damaged ({exc}); delete the folder and download it again "
-            "with load_flowers102(download=True)."
-        ) from exc
-    except ImportError as exc:
-        _loadmat(folder / "setid.mat")  # raises the explained ImportError
-        raise exc
-    n = len(dataset)
-    if limit is not None:
-        if not is_whole_number(limit):
-            raise ValueError(f"limit must be a positive number of images, got {limit!r}.")
-        if limit > n:
-            raise ValueError(f"limit={limit:,} asks for more {split} images than the {n:,} of Flowers102; use limit <= {n:,}.")
-        n = limit
-    images = torch.empty(n, 3, size, size, dtype=torch.uint8)
-    labels = torch.empty(n, dtype=torch.int64)
-    for i in range(n):
-        image, label = dataset[i]
-        images[i] = to_square(image.convert("RGB"))
-        labels[i] = int(label)
-    return images, labels
+    root, device = cfg.data_root if root is None else Path(root), cfg.device if device is None else device
+    counts = ensure_fashion_mnist(root)
+    n_train, n_test = split_sizes(subset, (counts["train"], counts["test"]))
+    mean, std = (FASHION_MNIST_MEAN, FASHION_MNIST_STD) if normalize else (None, None)
+    transform = BatchTransform(resize=resize, crop=crop, padding=padding, flip=flip, mean=mean, std=std, channels=channels)
+    train_x, train_y = load_fashion_mnist(train=True, root=root, limit=n_train)
+    test_x, test_y = load_fashion_mnist(train=False, root=root, limit=n_test)
+    train = BatchLoader(train_x, train_y, batch_size, transform, shuffle=True, augment=True, seed=seed, device=device)
+    return DataLoaders(train, BatchLoader(test_x, test_y, batch_size, transform, device=device), CLASS_NAMES)

@@ -1,31 +1,21 @@
-"""Training recipes: the hyperparameters that make each model learn within each run profile.
+"""Training recipes: the data and the optimisation that make each model learn within each run profile.
 
-A recipe is what a notebook and ``python -m alexnet_lib train MODEL`` use: the data (how many
-images, at which size, with which augmentation) and the optimisation (optimizer, learning
-rate, schedule, epochs, batch size). Under ``ci`` a recipe trains for a fixed number of epochs;
-under ``cpu`` and ``gpu`` it has a *budget* of training images, sized for the profile's time per
-notebook, and its epochs follow from the images on disk (:func:`epochs_for_budget`). Measured
-under ``cpu`` on the offline subset of Fashion-MNIST (first 3,615 training and 1,770 test
-images, 40 epochs) on a 2-core CPU, in ``benchmarks/README.md``:
-
-- ``lenet`` (ReLU): 87.3% test accuracy in about 10 s; with ``activation="sigmoid"`` at its
-  own best learning rate (1.0), 86.0%;
-- ``alexnet_cpu`` (64×64, flips and crops): 89.4% in about 80 s.
-
-Every model of :mod:`alexnet_lib.models` has a recipe: the ones above are tuned; the others
-get a generic one (SGD with momentum, one-cycle schedule) at their native input size, with the
-grey channel repeated for the colour models.
+Under ``ci`` a recipe trains a fixed number of epochs; under ``cpu`` and ``gpu`` it has a
+*budget* of training images sized for the profile's time per notebook, and its epochs follow
+from the images on disk (:func:`epochs_for_budget`). The tuned recipes' figures, measured on
+the offline subset of Fashion-MNIST, are in ``benchmarks/README.md``. Every other model of
+:mod:`alexnet_lib.models` gets a generic recipe (SGD with momentum, one-cycle schedule) at its
+native input size, the grey channel repeated for colour models.
 
 >>> r = recipe("lenet", "cpu")
 >>> r.budget, r.optimizer, r.lr, r.schedule, r.model_kwargs
 (240000, 'sgd', 0.1, 'onecycle', {'activation': 'relu'})
->>> recipe("lenet", "cpu", activation="sigmoid").model_kwargs
-{'activation': 'sigmoid'}
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import NamedTuple
 
@@ -34,45 +24,43 @@ import torch
 from torch import nn
 
 from . import models
+from .callbacks import Callback
 from .config import PROFILES, Profile, get_config, profile_named
-from .data import FASHION_MNIST_SIDE, fashion_mnist_counts
-from .loaders import DataLoaders, fashion_mnist_loaders
+from .data import FASHION_MNIST_SIDE, DataLoaders, fashion_mnist_counts, fashion_mnist_loaders
 from .training import fit
 
-__all__ = ["Recipe", "Trained", "alexnet_for_profile", "recipe", "recipe_table", "train_recipe"]
+__all__ = ["Recipe", "Trained", "alexnet_for_profile", "epochs_for_budget", "recipe", "train_recipe"]
+
+MAX_BUDGET_EPOCHS = 40  # a budget never asks for more epochs than this, however few images are on disk
+FULL_TRAINING_SET = 60_000  # Fashion-MNIST's training split, assumed while the data are not on disk yet
+_LOADER_FIELDS = ("batch_size", "resize", "subset", "crop", "padding", "flip", "normalize", "channels", "seed")
+_FIT_FIELDS = ("epochs", "optimizer", "lr", "momentum", "weight_decay", "schedule", "seed")
 
 
 @dataclass(frozen=True)
 class Recipe:
-    """How to train one model under one profile: the model, its data and its optimisation.
-
-    The data fields are the arguments of :func:`alexnet_lib.loaders.fashion_mnist_loaders`, by
-    their names; the optimisation fields those of :func:`alexnet_lib.training.fit`. ``seed``
-    builds the model, shuffles and augments the data and seeds training: one seed, one run.
-    :func:`train_recipe` trains it.
-    """
+    """How to train one model under one profile: its data (the arguments of ``fashion_mnist_loaders``, by name),
+    its optimisation (those of :func:`alexnet_lib.training.fit`) and one seed for the model, the data and training."""
 
     model: str
     profile: str
     model_kwargs: dict = field(default_factory=dict)
     seed: int = 0
-    # the data: fashion_mnist_loaders(...)
     batch_size: int = 128
     resize: int | None = None  # the side the model sees (None: Fashion-MNIST's own 28)
     subset: tuple[int | None, int | None] = (None, None)  # leading training and test images (None: all)
-    crop: int | None = None  # random crops of this side after zero-padding by `padding` (None: none)
+    crop: int | None = None  # random crops of this side after zero-padding by `padding`
     padding: int = 0
     flip: bool = False  # random horizontal flips
     normalize: bool = True
-    channels: int | None = None  # 3 repeats Fashion-MNIST's grey channel for models built for colour
-    # the optimisation: fit(...)
+    channels: int | None = None  # 3 repeats the grey channel for models built for colour
     epochs: int = 10
     optimizer: str = "sgd"
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
     schedule: str = "onecycle"
-    budget: int | None = None  # training images to show in all; sets the epochs from the images on disk (None: fixed epochs)
+    budget: int | None = None  # training images to show in all; sets the epochs (None: fixed epochs)
 
     @property
     def side(self) -> int:
@@ -87,40 +75,31 @@ class Recipe:
         of batches of 128, sgd (momentum 0.9) at lr 0.1 with a onecycle schedule, normalised, no augmentation
         """
         kwargs = ", ".join(f"{k}={v!r}" for k, v in self.model_kwargs.items())
-        aug = [f"random crops (padding {self.padding})"] if self.crop else []
-        aug += ["horizontal flips"] if self.flip else []
-        train, test = self.subset
-        images = replace(PROFILES[self.profile], train_images=train, test_images=test).images_text()
+        aug = ([f"random crops (padding {self.padding})"] if self.crop else []) + (["horizontal flips"] if self.flip else [])
+        images = replace(PROFILES[self.profile], train_images=self.subset[0], test_images=self.subset[1]).images_text()
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
         if self.budget:
             capped = f", capped at {MAX_BUDGET_EPOCHS} epochs" if self.epochs == MAX_BUDGET_EPOCHS else ""
             epochs += f" (a budget of {self.budget:,} training images{capped})"
-        return (
-            f"{self.model}({kwargs}) at {self.side}×{self.side}, profile {self.profile}: {images}, {epochs} of "
-            f"batches of {self.batch_size}, {self.optimizer} ({self._optimizer_text()}) "
-            f"at lr {self.lr} with a {self.schedule} schedule, {'normalised' if self.normalize else 'not normalised'}, "
-            f"{' and '.join(aug) if aug else 'no augmentation'}"
-        )
-
-    def _optimizer_text(self) -> str:
-        parts = [f"momentum {self.momentum}"] if self.optimizer == "sgd" else []
-        parts += [f"weight decay {self.weight_decay:g}"] if self.weight_decay else []
-        return ", ".join(parts) or "default settings"
+        optimizer = ", ".join(([f"momentum {self.momentum}"] if self.optimizer == "sgd" else [])
+                              + ([f"weight decay {self.weight_decay:g}"] if self.weight_decay else [])) or "default settings"
+        return (f"{self.model}({kwargs}) at {self.side}×{self.side}, profile {self.profile}: {images}, {epochs} of batches of "
+                f"{self.batch_size}, {self.optimizer} ({optimizer}) at lr {self.lr} with a {self.schedule} schedule, "
+                f"{'normalised' if self.normalize else 'not normalised'}, {' and '.join(aug) if aug else 'no augmentation'}")
 
     def build_model(self) -> nn.Module:
-        """The model, built by ``alexnet_lib.models.get`` with the recipe's seed."""
+        """The model, built by ``models.get`` with the recipe's seed."""
         return models.get(self.model, **self.full_model_kwargs(), seed=self.seed)
 
     def full_model_kwargs(self) -> dict:
         """The arguments the model is built with (those of ``models.get``, less the seed)."""
         accepted = models.entry(self.model).arguments
         kwargs = {"num_classes": 10} if "num_classes" in accepted else {}
-        if "input_size" in accepted:
-            kwargs["input_size"] = self.side
+        kwargs.update({"input_size": self.side} if "input_size" in accepted else {})
         return {**kwargs, **self.model_kwargs}
 
     def loaders(self, device: str | torch.device | None = None, root: str | Path | None = None) -> DataLoaders:
-        """Fashion-MNIST's loaders for this recipe (:func:`alexnet_lib.loaders.fashion_mnist_loaders`)."""
+        """Fashion-MNIST's loaders for this recipe."""
         return fashion_mnist_loaders(**{name: getattr(self, name) for name in _LOADER_FIELDS}, device=device, root=root)
 
     def fit_kwargs(self) -> dict:
@@ -128,12 +107,7 @@ class Recipe:
         return {name: getattr(self, name) for name in _FIT_FIELDS}
 
 
-_LOADER_FIELDS = ("batch_size", "resize", "subset", "crop", "padding", "flip", "normalize", "channels", "seed")
-_FIT_FIELDS = ("epochs", "optimizer", "lr", "momentum", "weight_decay", "schedule", "seed")
-
-
-# Tuned recipes: (model, profile) -> changes to the profile's defaults. Measured figures are in
-# benchmarks/README.md (section bench_training.py, "Recipes").
+# Tuned recipes: (model, profile) -> changes to the profile's defaults (benchmarks/README.md, "Recipes").
 _LENET = {"model_kwargs": {"activation": "relu"}, "lr": 0.1, "weight_decay": 0.0}
 _FLIPS_AND_CROPS_64 = {"resize": 64, "crop": 64, "padding": 2, "flip": True}
 _TUNED: dict[tuple[str, str], dict] = {
@@ -149,21 +123,15 @@ _TUNED: dict[tuple[str, str], dict] = {
 }
 
 
-MAX_BUDGET_EPOCHS = 40  # a budget never asks for more epochs than this, however few images are on disk
-FULL_TRAINING_SET = 60_000  # Fashion-MNIST's training split, assumed while the data are not on disk yet
-
-
 def epochs_for_budget(budget: int, train_images: int | None, on_disk: int | None = None) -> int:
     """The epochs that show a model about ``budget`` training images: budget / images, rounded, 1 to 40.
 
     ``train_images`` is the recipe's limit (None: all); ``on_disk`` the images there are (None:
-    read from the data root, or 60,000 when the data are not there yet). A budget keeps a run's
-    time about the same on the full data set and on a small copy: more epochs of fewer images.
+    read from the data root, 60,000 while they are not there). A budget keeps a run's time the
+    same on the full data and on a small copy: more epochs of fewer images.
 
     >>> epochs_for_budget(160_000, None, on_disk=60_000), epochs_for_budget(160_000, None, on_disk=3_615)
     (3, 40)
-    >>> epochs_for_budget(160_000, 8_000, on_disk=60_000)
-    20
     """
     if on_disk is None:
         counts = fashion_mnist_counts()
@@ -178,25 +146,13 @@ def alexnet_for_profile(profile: str | Profile | None = None) -> str:
     >>> alexnet_for_profile("gpu"), alexnet_for_profile("cpu")
     ('alexnet_d2l', 'alexnet_cpu')
     """
-    p = _profile(profile)
-    return "alexnet_d2l" if p.alexnet_input >= 224 else "alexnet_cpu"
+    return "alexnet_d2l" if _profile(profile).alexnet_input >= 224 else "alexnet_cpu"
 
 
 def _profile(profile: str | Profile | None) -> Profile:
     if profile is None:
         return get_config().profile
-    if isinstance(profile, Profile):
-        return profile
-    return profile_named(profile)
-
-
-def _generic(name: str) -> dict:
-    """A generic recipe at the model's native size, for one grey channel where it can be built so."""
-    spec = models.entry(name)
-    grey = {"in_channels": 1} if "in_channels" in spec.arguments else {}
-    channels, side = (1 if grey else spec.input_size[0]), spec.input_size[1]
-    return {"lr": 0.01, "resize": side if side != FASHION_MNIST_SIDE else None, "channels": channels if channels != 1 else None,
-            "model_kwargs": grey}
+    return profile if isinstance(profile, Profile) else profile_named(profile)
 
 
 def recipe(model_name: str, profile: str | Profile | None = None, **model_kwargs: object) -> Recipe:
@@ -206,22 +162,21 @@ def recipe(model_name: str, profile: str | Profile | None = None, **model_kwargs
 
     >>> recipe("alexnet_cpu", "cpu").side, recipe("torchvision_alexnet", "ci").channels, recipe("alexnet", "ci").channels
     (64, 3, None)
-    >>> recipe("resnet50")
-    Traceback (most recent call last):
-    ...
-    ValueError: no model named 'resnet50'; registered models: ...
     """
-    models.entry(model_name)  # a ValueError that lists the models, for a name that is not one
+    spec = models.entry(model_name)  # a ValueError that lists the models, for a name that is not one
     p = _profile(profile)
-    base = Recipe(model=model_name, profile=p.name, epochs=p.epochs, batch_size=p.batch_size,
-                  subset=(p.train_images, p.test_images))
-    result = replace(base, **_TUNED.get((model_name, p.name)) or _generic(model_name))
+    base = Recipe(model=model_name, profile=p.name, epochs=p.epochs, batch_size=p.batch_size, subset=(p.train_images, p.test_images))
+    tuned = _TUNED.get((model_name, p.name))
+    if tuned is None:  # generic: at the model's native side, built for one grey channel where it can be
+        grey = {"in_channels": 1} if "in_channels" in spec.arguments else {}
+        channels, side = (1 if grey else spec.input_size[0]), spec.input_size[1]
+        tuned = {"lr": 0.01, "resize": side if side != FASHION_MNIST_SIDE else None, "channels": channels if channels != 1 else None,
+                 "model_kwargs": grey}
+    result = replace(base, **tuned)
     if result.budget:
         result = replace(result, epochs=epochs_for_budget(result.budget, result.subset[0]))
     result = replace(result, epochs=p.epochs_for(result.epochs))  # ALEXNET_MAX_EPOCHS
-    if model_kwargs:
-        result = replace(result, model_kwargs={**result.model_kwargs, **model_kwargs})
-    return result
+    return replace(result, model_kwargs={**result.model_kwargs, **model_kwargs}) if model_kwargs else result
 
 
 class Trained(NamedTuple):
@@ -232,41 +187,26 @@ class Trained(NamedTuple):
     data: DataLoaders
 
 
-def train_recipe(
-    r: Recipe, *, model: nn.Module | None = None, data: DataLoaders | None = None, test: bool = True,
-    device: str | torch.device | None = None, root: str | Path | None = None, progress: bool = True,
-    plot: bool | None = None, announce: bool | None = None,
-) -> Trained:
+def train_recipe(r: Recipe, *, model: nn.Module | None = None, data: DataLoaders | None = None, test: bool = True,
+                 device: str | torch.device | None = None, root: str | Path | None = None, progress: bool = True,
+                 announce: bool | None = None, callbacks: Iterable[Callback] = ()) -> Trained:
     """Train by the recipe ``r``: load its data, build its model (or take ``model``, built from it) and fit.
 
-    ``data`` replaces the recipe's Fashion-MNIST with other loaders (Flowers102's, say; the
-    recipe's data fields then go unused). ``test=False`` trains without testing after each
-    epoch. The rest is passed to :func:`alexnet_lib.training.fit`. The history's
-    ``attrs["recipe"]`` describes the recipe (when it trained on the recipe's own data).
+    ``data`` replaces the recipe's Fashion-MNIST with other loaders (Flowers102's, say);
+    ``test=False`` trains without testing after each epoch; the rest goes to
+    :func:`alexnet_lib.training.fit`, ``callbacks`` too (``course.plots.LiveCurve()`` draws the
+    learning curve as it trains).
 
     >>> r = replace(recipe("lenet", "ci"), subset=(64, 64), epochs=1, batch_size=32)
-    >>> trained = train_recipe(r, device="cpu", progress=False, plot=False)
+    >>> trained = train_recipe(r, device="cpu", progress=False)
     >>> len(trained.history), trained.history.attrs["seed"], trained.model.training
     (1, 0, False)
     """
     own_data = data is None
     data = r.loaders(device=device, root=root) if own_data else data
     model = r.build_model() if model is None else model
-    history = fit(model, (data.train, data.test if test else None), device=device, progress=progress, plot=plot,
-                  announce=announce, **r.fit_kwargs())
+    history = fit(model, (data.train, data.test if test else None), device=device, progress=progress, announce=announce,
+                  callbacks=callbacks, **r.fit_kwargs())
     if own_data:
         history.attrs["recipe"] = r.describe()
     return Trained(model, history, data)
-
-
-def recipe_table(profile: str | Profile | None = None) -> pd.DataFrame:
-    """The tuned recipes of a profile, one row per model.
-
-    >>> table = recipe_table("cpu")
-    >>> list(table.index), int(table.loc["alexnet_cpu", "budget"]), float(table.loc["alexnet_cpu", "lr"])
-    (['lenet', 'alexnet_cpu', 'alexnet_d2l'], 160000, 0.02)
-    """
-    p = _profile(profile)
-    rows = {name: asdict(recipe(name, p)) for (name, prof) in _TUNED if prof == p.name}
-    table = pd.DataFrame.from_dict(rows, orient="index").drop(columns=["model", "profile"])
-    return table

@@ -20,8 +20,8 @@ from dataclasses import replace
 
 import torch
 
-from alexnet_lib.evaluation import evaluate
-from alexnet_lib.precision import choose_precision
+from alexnet_lib.training import evaluate
+from alexnet_lib.callbacks import choose_precision
 from alexnet_lib.recipes import epochs_for_budget, recipe, train_recipe
 from alexnet_lib.course.reference import machine_name
 
@@ -32,7 +32,7 @@ def speeds(name: str, profile: str, batches: int) -> tuple[float, float]:
     """Training and test images per second of ``name``'s recipe here (after a warm-up epoch)."""
     r = recipe(name, profile)
     r = replace(r, subset=(r.batch_size * batches, r.batch_size * batches), epochs=2)
-    model, history, data = train_recipe(r, test=False, progress=False, plot=False, announce=False)
+    model, history, data = train_recipe(r, test=False, progress=False, announce=False)
     start = time.perf_counter()
     result = evaluate(model, data.test)
     return float(history["images_per_s"].iloc[-1]), result["images"] / (time.perf_counter() - start)

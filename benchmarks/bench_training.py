@@ -109,15 +109,16 @@ def book_data_root(root: Path):
 
 def one_step(net: nn.Module, batch_size: int, device: torch.device, amp: bool, channels_last: bool) -> None:
     """One untimed training step in an engine's arithmetic (sets up its kernels; ours also autotunes cuDNN, as fit does)."""
-    from alexnet_lib.precision import cudnn_autotune
-
-    context = cudnn_autotune(device) if amp else contextlib.nullcontext()
-    with context:
+    before = torch.backends.cudnn.benchmark
+    torch.backends.cudnn.benchmark = amp and device.type == "cuda"  # as fit's Precision callback does
+    try:
         _step(net, batch_size, device, amp, channels_last)
+    finally:
+        torch.backends.cudnn.benchmark = before
 
 
 def _step(net: nn.Module, batch_size: int, device: torch.device, amp: bool, channels_last: bool) -> None:
-    from alexnet_lib.precision import choose_precision
+    from alexnet_lib.callbacks import choose_precision
 
     precision = choose_precision(device, amp="auto" if amp else False, channels_last="auto" if channels_last else False)
     net.to(device)
@@ -192,7 +193,7 @@ def run_ours(args, device: torch.device) -> float:
 
 def sweep(args, device: torch.device) -> None:
     """Our engine alone: images/s with mixed precision and channels_last on and off."""
-    from alexnet_lib.loaders import fashion_mnist_loaders
+    from alexnet_lib.data import fashion_mnist_loaders
     from alexnet_lib.models import get
     from alexnet_lib.training import fit
 
@@ -208,7 +209,7 @@ def sweep(args, device: torch.device) -> None:
             for channels_last in (False, True):
                 model = get(args.sweep, seed=0, **kwargs)
                 history = fit(model, (data.train, None), 1, "sgd", 0.01, device=device, amp=amp,
-                              channels_last=channels_last, progress=False, plot=False)
+                              channels_last=channels_last, progress=False)
                 if repeat:
                     key = (amp, channels_last)
                     results[key] = max(results.get(key, 0.0), float(history["images_per_s"].iloc[0]))

@@ -135,7 +135,7 @@ def first_epoch_at(run, accuracy):
     """The first epoch of a committed reference run whose training accuracy reaches ``accuracy``, read with csv."""
     import csv
     from pathlib import Path
-    path = Path(evidence.__file__).parent / "reference" / f"cpu-{run}.csv"
+    path = Path(evidence.__file__).parent.parent / "reference" / f"cpu-{run}.csv"
     rows = list(csv.DictReader(path.open()))
     return next((int(r["epoch"]) for r in rows if float(r["train_acc"]) >= accuracy), len(rows) + 1)
 

@@ -28,10 +28,11 @@ from alexnet_lib.data import (
     load_fashion_mnist,
     verify_fashion_mnist,
 )
-from alexnet_lib.loaders import fashion_mnist_loaders
+from alexnet_lib.data import fashion_mnist_loaders
 from alexnet_lib.shapes import conv_output_size, pool_output_size
 from alexnet_lib.runs.checkpoints import load_checkpoint, save_checkpoint, save_history
-from alexnet_lib.training import HISTORY_COLUMNS, TrainingDiverged, format_history, fit
+from alexnet_lib.course.plots import format_history
+from alexnet_lib.training import HISTORY_COLUMNS, TrainingDiverged, fit
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

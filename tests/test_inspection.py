@@ -8,7 +8,7 @@ from torch import nn
 
 from alexnet_lib import models
 from alexnet_lib.course.inspection import feature_maps, occlusion_sensitivity, photo_input, plot_feature_maps, plot_filters, top_activating
-from alexnet_lib.loaders import FASHION_MNIST_MEAN, FASHION_MNIST_STD
+from alexnet_lib.data import FASHION_MNIST_MEAN, FASHION_MNIST_STD
 
 
 class LooksAtOneRegion(nn.Module):

@@ -12,17 +12,19 @@ from torchvision.transforms import functional as TF
 from torchvision.transforms.v2 import functional as F2
 
 from alexnet_lib import data
-from alexnet_lib.data import DataNotFoundError, load_fashion_mnist, load_flowers102
-from alexnet_lib.loaders import (
+from alexnet_lib.data import (
     FASHION_MNIST_MEAN,
     FASHION_MNIST_STD,
     BatchLoader,
     BatchTransform,
+    DataNotFoundError,
     _gather_crops,
     _slice_crops,
     fashion_mnist_loaders,
-    flowers102_loaders,
+    load_fashion_mnist,
 )
+from alexnet_lib.datasets import flowers102
+from alexnet_lib.datasets.flowers102 import flowers102_loaders, load_flowers102
 
 ONE_LEVEL = 1 / 255
 
@@ -230,6 +232,6 @@ def test_missing_flowers102_fails_fast_naming_the_folder(tmp_path, monkeypatch):
     message = str(excinfo.value)
     assert str(tmp_path / "flowers-102") in message and "ALEXNET_DATA" in message and "download=True" in message
     monkeypatch.delenv("ALEXNET_OFFLINE")
-    monkeypatch.setattr(data, "_host_reachable", lambda host, timeout=3.0: False)
+    monkeypatch.setattr(flowers102, "_host_reachable", lambda host, timeout=3.0: False)
     with pytest.raises(DataNotFoundError, match="no internet connection"):
         load_flowers102(root=tmp_path)

@@ -1,30 +1,26 @@
 """The milestone table and the recap checks against independent references.
 
 References: torchvision's weight metadata (``num_params`` and ``_ops``, the GMACs torchvision
-measured for its weights; stored in its code, no download), parameter counts of the same
-models built on the CPU instead of the meta device, the layer counts the papers name their
-networks by (VGG-16, GoogLeNet's 22 layers, ResNet-18/50), and ZFNet's map sizes and kernel
-shapes from Zeiler and Fergus (2013), Fig. 3, counted here by formula.
+measured for its weights; stored in its code, no download) and the layer counts the papers name
+their networks by (VGG-16, GoogLeNet's 22 layers, ResNet-18/50). That every milestone builds
+with the right parameter count, and ZFNet's map sizes, are tested in ``test_models.py``.
 """
 
 from __future__ import annotations
 
 import pytest
-import torch
 from torch import nn
-from torchvision.models import get_model, get_model_weights
+from torchvision.models import get_model_weights
 
+from alexnet_lib import models
 from alexnet_lib.course import checks
 from alexnet_lib.course.comparison import (
     MILESTONES,
-    build_milestone,
     count_weight_layers,
     milestone_table,
     torchvision_top1,
     weight_layer_depth,
-    zfnet_2013,
 )
-from alexnet_lib.course.tables import layer_table
 
 TORCHVISION = ["vgg16", "googlenet", "resnet18", "resnet50"]
 
@@ -41,11 +37,6 @@ def test_params_and_macs_match_torchvision_metadata(table, name):
     assert abs(table.loc[name, "macs"] / 1e9 - meta["_ops"]) < 6e-4  # _ops: GMACs, rounded to 3 decimals
 
 
-def test_meta_build_counts_like_a_real_build():
-    real = get_model("resnet18", weights=None)
-    assert sum(p.numel() for p in real.parameters()) == sum(p.numel() for p in build_milestone("resnet18").parameters())
-
-
 @pytest.mark.parametrize(
     ("name", "depth"),
     [("lenet5_1998", 5), ("lenet", 5), ("alexnet_2012", 8), ("zfnet_2013", 8), ("vgg16", 16), ("googlenet", 22),
@@ -56,9 +47,10 @@ def test_depth_is_the_number_the_papers_give(table, name, depth):
 
 
 def test_branches_add_layers_off_the_longest_path():
-    model = build_milestone("resnet18")
+    model = models.get("resnet18", device="meta")
     assert count_weight_layers(model) == weight_layer_depth(model) + 3  # three 1×1 shortcut convolutions
-    assert count_weight_layers(build_milestone("vgg16")) == weight_layer_depth(build_milestone("vgg16"))
+    vgg = models.get("vgg16", device="meta")
+    assert count_weight_layers(vgg) == weight_layer_depth(vgg)
 
 
 def test_depth_leaves_the_model_as_it_was():
@@ -66,17 +58,6 @@ def test_depth_leaves_the_model_as_it_was():
     model.train()
     assert weight_layer_depth(model, (1, 8, 8)) == 2
     assert model.training and not any(m._forward_hooks for m in model.modules())
-
-
-def test_zfnet_follows_the_paper():
-    model = zfnet_2013()
-    rows = layer_table(model, (3, 224, 224)).set_index("name")
-    sizes = [rows.loc[f"features.{n}", "output_shape"][1] for n in ("conv1", "pool1", "conv2", "pool2", "conv3", "conv5", "pool5")]
-    assert sizes == [110, 55, 26, 13, 13, 13, 6]  # Zeiler and Fergus 2013, Fig. 3
-    convs = [(3, 96, 7), (96, 256, 5), (256, 384, 3), (384, 384, 3), (384, 256, 3)]
-    fcs = [(256 * 6 * 6, 4096), (4096, 4096), (4096, 1000)]
-    expected = sum((i * k * k + 1) * o for i, o, k in convs) + sum((i + 1) * o for i, o in fcs)
-    assert sum(p.numel() for p in model.parameters()) == expected
 
 
 @pytest.mark.parametrize("name", ["torchvision_alexnet", *TORCHVISION])
@@ -96,12 +77,12 @@ def test_top1_of_other_weights_and_none_without_weights():
 
 
 def test_built_models_replace_the_defaults():
-    small = build_milestone("alexnet_cpu").to_empty(device="cpu")
+    small = models.get("alexnet_cpu", num_classes=3, seed=0)
     assert milestone_table(["alexnet_cpu"], built={"alexnet_cpu": small}).loc["alexnet_cpu", "params"] == sum(
         p.numel() for p in small.parameters()
     )
-    with pytest.raises(ValueError, match="no milestone named 'zfnet'"):
-        build_milestone("zfnet")
+    with pytest.raises(ValueError, match="no model named 'zfnet'"):
+        milestone_table(["zfnet"])
 
 
 def test_recap_checks(capsys):
@@ -131,8 +112,3 @@ def test_the_notebook_solutions_are_what_the_checks_expect(capsys):
     checks.check_english_term("pooling layer", "汇聚层")
     checks.check_recipe_gain(4.7)
     assert all(line.startswith("Right") for line in capsys.readouterr().out.splitlines())
-
-
-def test_meta_default_device_is_restored():
-    build_milestone("googlenet")
-    assert torch.empty(1).device.type == "cpu"

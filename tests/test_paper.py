@@ -11,7 +11,7 @@ from torch import nn
 from alexnet_lib import models
 from alexnet_lib.facts import paper
 from alexnet_lib.alexnet import init_2012
-from alexnet_lib.evaluation import topk_error, topk_errors
+from alexnet_lib.course.evaluation import topk_error, topk_errors
 from alexnet_lib.recipes import recipe
 from alexnet_lib.shapes import conv_output_size
 from alexnet_lib.course.tables import layer_table

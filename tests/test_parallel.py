@@ -89,7 +89,7 @@ def test_data_parallel_check_notices_a_difference():
 
 def test_train_nproc_two_equals_one_process_and_writes_one_history(tmp_path, capsys):
     r = replace(recipe("lenet", "ci"), epochs=1, subset=(512, 256))
-    model, history = train_recipe_distributed(r, 2, "cpu", progress=False, amp=False)
+    model, history, _ = train_recipe_distributed(r, 2, "cpu", progress=False, amp=False)
     assert len(history) == 1 and history.attrs["processes"] == 2
     single = r.build_model()
     data = r.loaders(device="cpu")

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from alexnet_lib.config import PROFILES
-from alexnet_lib.loaders import BatchLoader
+from alexnet_lib.data import BatchLoader
 from alexnet_lib.course.plots import to_numpy
 from alexnet_lib.recipes import MAX_BUDGET_EPOCHS, epochs_for_budget, recipe
 from alexnet_lib.course.reference import PROVENANCE, reference_histories

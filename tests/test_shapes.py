@@ -17,12 +17,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from alexnet_lib.course.explain import explain_conv_output
+from alexnet_lib.course.tracking import next_receptive_field
 from alexnet_lib.shapes import (
     ShapeError,
     conv2d_output_shape,
     conv_output_size,
-    explain_conv_output,
-    next_receptive_field,
     pool2d_output_shape,
     pool_output_size,
     same_padding,

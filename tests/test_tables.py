@@ -110,7 +110,9 @@ def test_torchvision_tables_match_numel_shapes_and_flop_counter(name):
     assert f"{table.iloc[-1]['params']:,}" in text and f"{table.iloc[-1]['macs']:,}" in text
 
 
-@pytest.mark.parametrize("name", models.list_models())
+# The registry's own networks. Its torchvision successors are torchvision's layers, checked above
+# through vgg11 and resnet18; the other five (VGG-16, GoogLeNet, ...) would add about a minute.
+@pytest.mark.parametrize("name", [e.name for e in models.entries() if e.family in ("LeNet", "AlexNet", "ZFNet")])
 def test_registered_models_match_numel_and_flop_counter(name):
     try:
         model = built_fast(lambda: models.get(name))

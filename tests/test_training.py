@@ -9,11 +9,12 @@ from torch import nn
 
 from alexnet_lib.runs import cli
 from alexnet_lib import models
-from alexnet_lib.loaders import fashion_mnist_loaders
-from alexnet_lib.progress import LiveCurve
+from alexnet_lib.data import fashion_mnist_loaders
+from alexnet_lib.course.plots import LiveCurve
 from alexnet_lib.runs.checkpoints import load_checkpoint, save_checkpoint
-from alexnet_lib.evaluation import confusion_matrix, evaluate, most_confused
-from alexnet_lib.precision import choose_precision
+from alexnet_lib.course.evaluation import confusion_matrix, most_confused
+from alexnet_lib.training import evaluate
+from alexnet_lib.callbacks import choose_precision
 from alexnet_lib.training import HISTORY_COLUMNS, fit
 
 
@@ -201,7 +202,7 @@ def test_live_curve_updates_one_display_in_place(monkeypatch):
     assert list(curve.figure().axes[1].lines[1].get_xdata()) == [1.0, 2.0, 3.0]
 
 
-def test_fit_draws_the_live_curve_when_asked(small_data, monkeypatch):
+def test_the_live_curve_callback_draws_while_fit_trains(small_data, monkeypatch):
     import IPython.display
 
     calls = []
@@ -211,7 +212,7 @@ def test_fit_draws_the_live_curve_when_asked(small_data, monkeypatch):
             calls.append(obj)
 
     monkeypatch.setattr(IPython.display, "display", lambda obj, display_id=False: calls.append(obj) or Handle())
-    fit(_lenet(), small_data, 2, lr=0.1, device="cpu", progress=False, plot=True)
+    fit(_lenet(), small_data, 2, lr=0.1, device="cpu", progress=False, callbacks=[LiveCurve(enabled=True)])
     assert len(calls) >= 2
 
 

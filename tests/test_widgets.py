@@ -8,7 +8,8 @@ import matplotlib
 import pytest
 
 from alexnet_lib.course.diagrams import draw_sliding_window, window_starts
-from alexnet_lib.shapes import ShapeError, conv_output_size, explain_conv_output
+from alexnet_lib.course.explain import explain_conv_output
+from alexnet_lib.shapes import ShapeError, conv_output_size
 from alexnet_lib.course.widgets import conv_calculator, conv_step
 
 matplotlib.use("Agg")

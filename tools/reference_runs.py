@@ -21,7 +21,7 @@ from alexnet_lib.config import get_config
 from alexnet_lib.data import fashion_mnist_counts
 from alexnet_lib.recipes import recipe, train_recipe
 from alexnet_lib.course.reference import write_reference
-from alexnet_lib.training import format_history
+from alexnet_lib.course.plots import format_history
 
 RUNS = {  # run name: (model, changes to its recipe, changes to its model)
     "lenet": ("lenet", {}, {}),
@@ -52,7 +52,7 @@ def main(argv: list[str]) -> int:
         name, changes, model_kwargs = RUNS[run]
         r = replace(recipe(name, cfg.profile, **model_kwargs), **changes)
         print(f"\n{r.describe()}", flush=True)
-        history = train_recipe(r, progress=False, plot=False).history
+        history = train_recipe(r, progress=False).history
         print(format_history(history))
         path = write_reference(history, cfg.profile.name, run, data=data_text(*r.subset),
                                recipe=r.describe(), device=cfg.device)

@@ -39,10 +39,16 @@ def badge_line(notebook: str, url: str) -> str:
 
 
 def install_source(url: str) -> str:
-    """The first code cell: on Colab only, install alexnet_lib (and nothing Colab already has)."""
+    """The first code cell: on Colab only, install alexnet_lib (and nothing Colab already has).
+
+    ``pip install "name @ git+URL"`` (no ``-e``) clones the repository, builds a wheel from it with
+    the ``[build-system]`` of pyproject.toml, and installs that wheel: a regular, not an editable,
+    install. tests/test_packaging.py builds the same wheel and imports every module from it.
+    """
     return (
-        f"{INSTALL_MARKER} install the course library from its repository. Its dependencies are\n"
-        "# lower bounds that Colab's torch, torchvision and ipywidgets satisfy, so pip keeps them.\n"
+        f"{INSTALL_MARKER} install the course library as a wheel that pip builds from its repository.\n"
+        "# Its dependencies are lower bounds that Colab's torch, torchvision and ipywidgets satisfy,\n"
+        "# so pip keeps them.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'

@@ -13,7 +13,7 @@ from matplotlib.figure import Figure
 import torch
 from torch import nn
 
-from ..basics import seeded
+from ..config import seeded
 
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
     "sigmoid": nn.Sigmoid,

@@ -24,7 +24,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from ..basics import seeded
+from ..config import seeded
 from ..facts.paper import PCA_ALPHA_STD
 from .plots import show_images
 

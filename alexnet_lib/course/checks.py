@@ -6,6 +6,8 @@ a check cannot drift from what the notebook teaches.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from typing import Any
 
 import pandas as pd
@@ -16,12 +18,11 @@ from torch import nn
 from .. import models
 from .activations import values_and_derivatives
 from ..alexnet import local_response_norm_as_printed
-from ..basics import model_name
-from .comparison import build_milestone, count_weight_layers, milestone_table, torchvision_top1
-from ..config import PROFILES, resolve_profile
+from .comparison import count_weight_layers, milestone_table, torchvision_top1
+from ..config import PROFILES, model_name, resolve_profile
 from ..data import FASHION_MNIST_SIDE
 from .diagrams import two_gpu_connections
-from ..evaluation import topk_error
+from .evaluation import topk_error
 from .glossary import english_term
 from .inspection import occlusion_sensitivity
 from .matching import first_difference
@@ -29,6 +30,8 @@ from .memory import training_memory
 from ..facts.paper import CROP_SIDE, IMAGE_SIDE
 from ..shapes import conv_output_size, pool_output_size
 from .tables import layer_table
+from ..data import FASHION_MNIST_MEAN, FASHION_MNIST_STD, BatchLoader, BatchTransform, load_fashion_mnist
+from ..training import fit
 
 
 def check(answer: Any, expected: Any, hint: str, tolerance: float = 0.0) -> None:
@@ -368,7 +371,7 @@ def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> Non
     >>> check_weight_layer_count(21, "resnet18")
     Right: 21.
     """
-    expected = count_weight_layers(build_milestone(name))
+    expected = count_weight_layers(models.get(name, device="meta"))
     check(answer, expected, hint="count the Conv2d and Linear modules in print(model), or with isinstance over model.modules(); "
                                  "the depth counts only the longest path, branches add more.")
 
@@ -409,3 +412,79 @@ def check_english_term(answer: str | None, chinese: str = "汇聚层") -> None:
     except KeyError as error:
         raise ValueError(error.args[0]) from None
     check(answer, expected, hint="find the term in the glossary's 中文 or d2l 中文版 column and read its English name.")
+
+
+def check_training_loop(my_train: Callable | None, epochs: int = 2, lr: float = 0.1) -> None:
+    """Exercise 02: does ``my_train(model, batches, epochs, lr)`` train a LeNet to exactly the weights ``fit`` gives?
+
+    Two ReLU LeNets (seed 0) see the same 4 batches of 32 training images, normalised as our
+    loaders do: one in ``my_train``, one in ``fit`` with plain SGD in float32 on the CPU. The same
+    operations in the same order give the same weights to the last bit, so any difference counts.
+
+    >>> check_training_loop(lambda model, batches, epochs, lr: None)
+    Not quite: after your loop no weight has changed. Hint: ...
+    """
+    if my_train is None or my_train is Ellipsis:
+        return print(f"Not answered yet: replace {my_train!r} with your loop, def my_train(model, batches, epochs, lr): ...")
+    images, labels = load_fashion_mnist(train=True, limit=4 * 32)
+    batches = list(BatchLoader(images, labels, 32, BatchTransform(mean=FASHION_MNIST_MEAN, std=FASHION_MNIST_STD)))
+    yours, reference = (models.get("lenet", activation="relu", seed=0) for _ in range(2))
+    before = [tensor.clone() for tensor in yours.state_dict().values()]
+    try:
+        my_train(yours, batches, epochs, lr)
+    except Exception as error:  # a student's loop that fails: say why, in one line
+        return print(f"Not quite: your loop fails: {type(error).__name__}: {(str(error).splitlines() or [''])[0]}")
+    fit(reference, (batches, None), epochs, optimizer="sgd", lr=lr, momentum=0.0, amp=False, channels_last=False,
+        device="cpu", progress=False, announce=False, seed=0)
+    mine, expected = yours.state_dict(), reference.state_dict()
+    differences = {name: (mine[name].detach().cpu().float() - expected[name]).abs().max().item() for name in expected}
+    worst, steps = max(differences, key=differences.get), epochs * len(batches)
+    if differences[worst] == 0:
+        print(f"Right: after {steps} steps your loop and fit give the same weights (largest difference {differences[worst]}).")
+    elif all(torch.equal(tensor.cpu(), old) for tensor, old in zip(mine.values(), before)):
+        print("Not quite: after your loop no weight has changed. Hint: does it call optimizer.step(), on model.parameters()?")
+    else:
+        print(f"Not quite: after {steps} steps your weights differ from fit's, most in {worst} (by {differences[worst]:.3g}). "
+              "Hint: optimizer.zero_grad() before each backward (or the batches' gradients add up); lr as given; plain "
+              "SGD (no momentum); the mean cross-entropy; the batches in order, epochs times; model.train() (for dropout).")
+
+
+def check_initial_loss(loss: float | torch.Tensor | None, classes: int = 10) -> None:
+    """First check: an untrained classifier's mean cross-entropy, against ln(classes), a fair guess among the classes.
+
+    Equal scores give each class 1/classes: a loss of ln(classes). Random scores add about half
+    their variance across the classes, (1 - 1/classes) s**2 / 2 for a standard deviation s; we
+    accept up to s = 1: 0.45 for 10 classes.
+
+    >>> check_initial_loss(2.364)
+    Right: 2.364 is within 0.45 of ln 10 = 2.303: ...
+    >>> check_initial_loss(54.0)
+    Not quite: 54.000 is 51.70 above ln 10 = 2.303: ...
+    """
+    if loss is None or loss is Ellipsis:
+        return check(loss, math.log(classes), hint="")
+    loss, expected = float(loss), math.log(classes)
+    band = (1 - 1 / classes) / 2  # what scores with a standard deviation of 1 add, as the docstring says
+    if abs(loss - expected) <= band:
+        print(f"Right: {loss:.3f} is within {band:.2f} of ln {classes} = {expected:.3f}: the untrained network's scores "
+              "are nearly even, as they should be before it has learnt anything.")
+    else:
+        above = loss > expected
+        why = ("the untrained network is confident, and wrong. Hint: are the initial weights too large, or the pixels not "
+               "normalised?" if above else "an untrained network cannot beat a fair guess. Hint: is it trained already?")
+        print(f"Not quite: {loss:.3f} is {abs(loss - expected):.2f} {'above' if above else 'below'} ln {classes} = "
+              f"{expected:.3f}: {why}")
+
+
+def check_overfits_one_batch(accuracy: float | None) -> None:
+    """First check: the accuracy (0 to 1) a model reached on one small batch, trained on that batch alone.
+
+    >>> check_overfits_one_batch(1.0)
+    Right: 100% of the batch: ...
+    """
+    if accuracy is None or accuracy is Ellipsis:
+        return check(accuracy, 1.0, hint="")
+    print("Right: 100% of the batch: the model and the loop can learn, at least by heart." if accuracy >= 1 else
+          f"Not quite: {accuracy:.1%} of the batch. A network of LeNet's size learns a few dozen images by heart; if yours "
+          "cannot, the model or the loop has a bug: labels that do not belong to the images, no zero_grad or no step, "
+          "outputs detached from the weights, a learning rate far off.")

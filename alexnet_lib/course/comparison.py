@@ -15,14 +15,15 @@ device (shapes only: no memory, no initialisation cost, no download). The milest
     and the number of values all layers output for one image (ReLU and dropout outputs
     included, as the layer table counts them).
 
-Where the models come from: LeNet and AlexNet from :mod:`alexnet_lib.models`; VGG-16,
-GoogLeNet and ResNet-18/50 from ``torchvision.models.get_model(name, weights=None)``;
-torchvision has no ZFNet, so :func:`zfnet_2013` builds it from the paper.
+Every model comes from :func:`alexnet_lib.models.get`, which builds LeNet, AlexNet and ZFNet
+from their papers and VGG-16, GoogLeNet and ResNet-18/50 as torchvision does
+(``torchvision.models.get_model(name, weights=None)``); :data:`MILESTONES` adds each one's
+year, authors and key idea.
 """
 
 from __future__ import annotations
 
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,125 +34,57 @@ from torch.overrides import TorchFunctionMode
 
 from .. import models
 from ..alexnet import AlexNet2012TwoTower
-from ..basics import shape_text
+from ..config import shape_text
 from ..lenet import EuclideanRBF, PartialConv2d, ScaledTanh, Subsampling
 from .tables import layer_table
 from .tracking import tensors_in  # the tensors in nested outputs and arguments
 
 __all__ = [
-    "MILESTONES", "Milestone", "build_milestone", "compare_models", "count_weight_layers", "format_milestone_table",
-    "milestone_table", "torchvision_top1", "weight_layer_depth", "zfnet_2013",
+    "MILESTONES", "Milestone", "compare_models", "count_weight_layers", "format_milestone_table",
+    "milestone_table", "torchvision_top1", "weight_layer_depth",
 ]
 
 
 @dataclass(frozen=True)
 class Milestone:
-    """One network of the LeNet -> ResNet story: its name, year, authors, where we build it and its key idea."""
+    """One network of the LeNet -> ResNet story: its name, year, authors and key idea (``models.get`` builds it)."""
 
     label: str
     year: int
     authors: str
-    source: str  # "alexnet_lib" (models.get), "torchvision" (get_model) or "here" (zfnet_2013 below)
     idea: str
     torchvision_name: str | None = None  # whose weights' metadata gives an ImageNet accuracy
 
 
 # year: the first public release; ZFNet's arXiv:1311.2901 (Nov 2013, ECCV 2014), as VGG's and ResNet's arXiv.
 MILESTONES: dict[str, Milestone] = {
-    "lenet5_1998": Milestone("LeNet-5", 1998, "LeCun, Bottou, Bengio, Haffner", "alexnet_lib",
+    "lenet5_1998": Milestone("LeNet-5", 1998, "LeCun, Bottou, Bengio, Haffner",
                              "convolution + subsampling, trained end to end by backpropagation"),
-    "lenet": Milestone("LeNet (textbook)", 1998, "Dive into Deep Learning's simplification", "alexnet_lib",
+    "lenet": Milestone("LeNet (textbook)", 1998, "Dive into Deep Learning's simplification",
                        "LeNet-5 with full connections, plain pooling, softmax outputs"),
-    "alexnet_2012": Milestone("AlexNet", 2012, "Krizhevsky, Sutskever, Hinton", "alexnet_lib",
+    "alexnet_2012": Milestone("AlexNet", 2012, "Krizhevsky, Sutskever, Hinton",
                               "a deep CNN on GPUs with ReLU, dropout, data augmentation, LRN"),
-    "alexnet_cpu": Milestone("AlexNet (CPU scale)", 2012, "this course, after Krizhevsky et al.", "alexnet_lib",
+    "alexnet_cpu": Milestone("AlexNet (CPU scale)", 2012, "this course, after Krizhevsky et al.",
                              "AlexNet's eight-layer design, narrowed for 64×64 greyscale images"),
-    "alexnet_d2l": Milestone("AlexNet (d2l)", 2012, "Dive into Deep Learning, after Krizhevsky et al.", "alexnet_lib",
+    "alexnet_d2l": Milestone("AlexNet (d2l)", 2012, "Dive into Deep Learning, after Krizhevsky et al.",
                              "AlexNet on one GPU, without LRN and grouping, for Fashion-MNIST"),
     "torchvision_alexnet": Milestone("AlexNet (torchvision)", 2014, "Krizhevsky's 'one weird trick' variant",
-                                     "alexnet_lib", "the single-tower AlexNet that torchvision ships",
-                                     torchvision_name="alexnet"),
-    "zfnet_2013": Milestone("ZFNet", 2013, "Zeiler, Fergus", "here",
+                                     "the single-tower AlexNet that torchvision ships", torchvision_name="alexnet"),
+    "zfnet_2013": Milestone("ZFNet", 2013, "Zeiler, Fergus",
                             "AlexNet tuned by looking at its features: a 7×7 stride-2 first layer"),
-    "vgg16": Milestone("VGG-16", 2014, "Simonyan, Zisserman", "torchvision",
+    "vgg16": Milestone("VGG-16", 2014, "Simonyan, Zisserman",
                        "only 3×3 convolutions, stacked deep", torchvision_name="vgg16"),
-    "googlenet": Milestone("GoogLeNet", 2014, "Szegedy et al.", "torchvision",
+    "googlenet": Milestone("GoogLeNet", 2014, "Szegedy et al.",
                            "Inception blocks of parallel branches, 1×1 reductions, global average pooling",
                            torchvision_name="googlenet"),
-    "resnet18": Milestone("ResNet-18", 2015, "He, Zhang, Ren, Sun", "torchvision",
+    "resnet18": Milestone("ResNet-18", 2015, "He, Zhang, Ren, Sun",
                           "residual blocks: each learns a correction added to its input",
                           torchvision_name="resnet18"),
-    "resnet50": Milestone("ResNet-50", 2015, "He, Zhang, Ren, Sun", "torchvision",
+    "resnet50": Milestone("ResNet-50", 2015, "He, Zhang, Ren, Sun",
                           "residual bottleneck blocks (1×1, 3×3, 1×1 convolutions)",
                           torchvision_name="resnet50"),
 }
-# GoogLeNet's two auxiliary classifiers help only in training; torchvision's weights drop them.
-_TORCHVISION_KWARGS = {"googlenet": {"aux_logits": False, "init_weights": True}}
 _IMAGENET_INPUT = (3, 224, 224)
-
-
-def zfnet_2013(num_classes: int = 1000) -> nn.Sequential:
-    """ZFNet as in Zeiler and Fergus, "Visualizing and Understanding Convolutional Networks" (2013), Fig. 3.
-
-    The paper gives: a 224×224 colour input; conv1 with 96 kernels of 7×7, stride 2; conv2
-    with 256 kernels of 5×5, stride 2; conv3 to conv5 as AlexNet's (384, 384, 256 kernels of
-    3×3); max pooling 3×3 stride 2 after conv1, conv2 and conv5; contrast normalisation after
-    the first two poolings; fully connected layers of 4096, 4096 and ``num_classes``; dropout.
-    Assumptions where the paper is silent, chosen to reproduce the map sizes of its Fig. 3
-    (110, 55, 26, 13, 13, 13, 6): conv1 pads 1 pixel, pooling rounds up (``ceil_mode``, as
-    Caffe does), conv3-5 pad 1; normalisation as AlexNet's LRN; every convolution sees all
-    input maps (one GPU, no AlexNet-style groups). None of these change the parameter count
-    except through the 6×6 maps that reach fc6.
-
-    >>> model = zfnet_2013()
-    >>> sum(p.numel() for p in model.parameters())
-    62357608
-    >>> model.features(torch.zeros(1, 3, 224, 224, device="meta")).shape
-    torch.Size([1, 256, 6, 6])
-    """
-
-    def pool() -> nn.MaxPool2d:
-        return nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
-
-    def lrn() -> nn.LocalResponseNorm:
-        return nn.LocalResponseNorm(size=5, alpha=1e-4, beta=0.75, k=2.0)
-
-    features = nn.Sequential(OrderedDict([
-        ("conv1", nn.Conv2d(3, 96, kernel_size=7, stride=2, padding=1)), ("relu1", nn.ReLU()),
-        ("pool1", pool()), ("norm1", lrn()),
-        ("conv2", nn.Conv2d(96, 256, kernel_size=5, stride=2)), ("relu2", nn.ReLU()),
-        ("pool2", pool()), ("norm2", lrn()),
-        ("conv3", nn.Conv2d(256, 384, kernel_size=3, padding=1)), ("relu3", nn.ReLU()),
-        ("conv4", nn.Conv2d(384, 384, kernel_size=3, padding=1)), ("relu4", nn.ReLU()),
-        ("conv5", nn.Conv2d(384, 256, kernel_size=3, padding=1)), ("relu5", nn.ReLU()),
-        ("pool5", pool()),
-    ]))
-    classifier = nn.Sequential(OrderedDict([
-        ("flatten", nn.Flatten()),
-        ("fc6", nn.Linear(256 * 6 * 6, 4096)), ("relu6", nn.ReLU()), ("drop6", nn.Dropout(0.5)),
-        ("fc7", nn.Linear(4096, 4096)), ("relu7", nn.ReLU()), ("drop7", nn.Dropout(0.5)),
-        ("fc8", nn.Linear(4096, num_classes)),
-    ]))
-    return nn.Sequential(OrderedDict([("features", features), ("classifier", classifier)]))
-
-
-def build_milestone(name: str, device: str | torch.device = "meta") -> nn.Module:
-    """Build the milestone ``name`` (a key of :data:`MILESTONES`) untrained, on ``device`` (default: meta).
-
-    >>> sum(p.numel() for p in build_milestone("resnet18").parameters())
-    11689512
-    """
-    if name not in MILESTONES:
-        raise ValueError(f"no milestone named {name!r}; choose one of {', '.join(MILESTONES)}.")
-    source = MILESTONES[name].source
-    with torch.device(device):
-        if source == "alexnet_lib":
-            return models.get(name, seed=None)
-        if source == "here":
-            return zfnet_2013()
-        from torchvision.models import get_model  # deferred: importing torchvision takes seconds
-
-        return get_model(name, weights=None, **_TORCHVISION_KWARGS.get(name, {}))
 
 
 def torchvision_top1(name: str, weights: str = "IMAGENET1K_V1") -> float | None:
@@ -185,7 +118,7 @@ def count_weight_layers(model: nn.Module) -> int:
     For a chain this equals :func:`weight_layer_depth`; branches (Inception's parallel
     convolutions, ResNet's shortcut convolutions) add layers that are not on the longest path.
 
-    >>> count_weight_layers(build_milestone("vgg16")), count_weight_layers(build_milestone("resnet18"))
+    >>> count_weight_layers(models.get("vgg16", device="meta")), count_weight_layers(models.get("resnet18", device="meta"))
     (16, 21)
     """
     return sum(1 for m in model.modules() if isinstance(m, _WEIGHT_LAYERS))
@@ -222,7 +155,7 @@ def weight_layer_depth(model: nn.Module, input_size: Sequence[int] = _IMAGENET_I
     >>> net = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.Flatten(), nn.Linear(6 * 24 * 24, 10))
     >>> weight_layer_depth(net, (1, 28, 28))
     2
-    >>> weight_layer_depth(build_milestone("googlenet")), weight_layer_depth(build_milestone("resnet50"))
+    >>> weight_layer_depth(models.get("googlenet", device="meta")), weight_layer_depth(models.get("resnet50", device="meta"))
     (22, 50)
     """
     parameter = next(model.parameters(), None)
@@ -249,7 +182,7 @@ def milestone_table(names: Sequence[str], built: Mapping[str, nn.Module] | None 
     """One row per milestone: label, year, depth, params, macs, activations (per image) and torchvision's top-1.
 
     ``built`` maps names to models to use instead of building them (a model trained here, with
-    its recipe's input size); the others are built on the meta device by :func:`build_milestone`.
+    its recipe's input size); the others are built on the meta device by :func:`alexnet_lib.models.get`.
     Models run at their ``input_size`` attribute, else at 3×224×224. ``imagenet_top1`` is the
     accuracy (%) torchvision reports for its V1 weights (None: no weights in torchvision).
 
@@ -263,7 +196,7 @@ def milestone_table(names: Sequence[str], built: Mapping[str, nn.Module] | None 
     for name in names:
         model = (built or {}).get(name)
         if model is None:
-            model = build_milestone(name)
+            model = models.get(name, device="meta")
         size = tuple(getattr(model, "input_size", _IMAGENET_INPUT))
         total = layer_table(model, size).iloc[-1]
         params = sum(p.numel() for p in model.parameters() if p.requires_grad)
@@ -445,7 +378,7 @@ def _notes_text(model: nn.Module, params: int) -> str:
 
 
 def compare_models(names: Sequence[str] | None = None) -> pd.DataFrame:
-    """All variants side by side, one row per model, read from the models themselves.
+    """All variants of LeNet and AlexNet side by side, one row per model, read from the models themselves.
 
     Columns: ``source``; ``input`` (native ``C×H×W``); ``conv_kernels`` (kernels per
     convolution, the two towers added up); ``conv1`` (kernel ×, / stride, padding; a pair is
@@ -455,8 +388,9 @@ def compare_models(names: Sequence[str] | None = None) -> pd.DataFrame:
     :func:`alexnet_lib.course.tables.layer_table` at the native input: parameters, and
     multiply-accumulates for one image); ``notes``. The models are built on the meta
     device (shapes only), so the table takes a second, not gigabytes. ``names`` defaults to
-    every registered model, in the registry's order. Show it with thousands separators using
-    ``table.style.format(thousands=",")``.
+    every registered LeNet and AlexNet, in the registry's order (the columns name AlexNet's
+    layers; :func:`milestone_table` compares the networks that came after). Show it with
+    thousands separators using ``table.style.format(thousands=",")``.
 
     >>> table = compare_models()
     >>> table.loc[["alexnet_2012", "alexnet_keras_bn", "alexnet_d2l"], ["input", "conv1", "params"]]
@@ -466,12 +400,13 @@ def compare_models(names: Sequence[str] | None = None) -> pd.DataFrame:
     alexnet_keras_bn      3×224×224  11×11 /4, pad (3, 4)  62379560
     alexnet_d2l           1×224×224      11×11 /4, pad 1  46764746
     """
-    names = [e.name for e in models.entries()] if names is None else list(names)
+    if names is None:
+        names = [e.name for e in models.entries() if e.family in ("LeNet", "AlexNet")]
+    names = list(names)
     sources = {name: models.entry(name).source for name in names}  # an unknown name: the registry's error
     rows = []
     for name in names:
-        with torch.device("meta"):
-            model = models.get(name)
+        model = models.get(name, device="meta")
         rows.append({"model": name, "source": sources[name], **_comparison_columns(model)})
     return pd.DataFrame(rows).set_index("model")
 

@@ -20,7 +20,7 @@ and ``... examples/sec on ...``.
 What is different: the data come from the configured data root (``ALEXNET_DATA``), not
 ``../data``; by default only as many leading images as the active profile uses (all of them
 with the ``cpu`` and ``gpu`` profiles); the images are held on the training device and
-resized a whole batch at a time there (:mod:`alexnet_lib.loaders`), instead of per image with
+resized a whole batch at a time there (:mod:`alexnet_lib.data`), instead of per image with
 PIL in four worker processes; training runs through :func:`alexnet_lib.training.fit`, with
 mixed precision and channels_last where they help, a progress bar, and a live learning curve
 in notebooks in place of the book's ``Animator``. The printed examples/sec count the whole
@@ -38,9 +38,8 @@ from torch import nn
 
 from .. import training
 from ..config import get_config
-from ..data import CLASS_NAMES
-from ..evaluation import evaluate
-from ..loaders import BatchLoader, fashion_mnist_loaders
+from ..data import CLASS_NAMES, BatchLoader, fashion_mnist_loaders
+from ..training import evaluate
 from .plots import to_numpy
 
 __all__ = [

@@ -15,7 +15,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..basics import seeded
+from ..config import seeded
 
 
 def measure_dropout(x: torch.Tensor, ps: Sequence[float] = (0.1, 0.5, 0.8), seed: int = 0) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from .photos import load_photo
-from ..progress import new_figure
+from .plots import new_figure
 from .plots import to_numpy
 
 __all__ = ["feature_maps", "photo_input", "occlusion_sensitivity", "plot_feature_maps", "plot_filters", "top_activating"]
@@ -99,7 +99,7 @@ def photo_input(
     The centre square of the image (the shorter side) is resized to ``size``×``size`` with
     antialiasing, converted to grey (``grey=True``, one channel) or kept RGB, scaled to [0, 1]
     (:func:`alexnet_lib.course.photos.load_photo`) and normalised with ``mean`` and ``std`` (default: Fashion-MNIST's, as
-    :data:`alexnet_lib.loaders.FASHION_MNIST_MEAN` and ``..._STD``).
+    :data:`alexnet_lib.data.FASHION_MNIST_MEAN` and ``..._STD``).
 
     >>> from matplotlib import cbook
     >>> photo_input(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).shape

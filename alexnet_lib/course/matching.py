@@ -21,7 +21,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..basics import model_name, seeded, shape_text
+from ..config import model_name, seeded, shape_text
 from .tables import layer_table
 
 __all__ = ["layer_match", "first_difference", "same_function"]

@@ -17,7 +17,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..basics import shape_text
+from ..config import shape_text
 from .tables import aligned_lines, checked_input_size, dtype_name, model_device_dtype, table_attrs, total_position
 from .tracking import modes_restored
 

@@ -1,32 +1,161 @@
-"""Figures: a grid of images, the live learning curve of a training run, a history, a confusion matrix.
+"""Figures: a grid of images, the live learning curve of a training run, a history (as a figure or a text table), a confusion matrix.
 
 Every function returns a matplotlib ``Figure`` made without pyplot, so nothing is shown twice
 and nothing stays open: in a notebook, a cell whose last line is ``show_images(...)`` shows it;
 elsewhere ``fig.savefig("images.png")`` writes it.
 
-:class:`LiveCurve` is the learning curve that :func:`alexnet_lib.training.fit` draws while it
-trains. In a notebook it is one PNG image, updated in place through an IPython display handle
+:class:`LiveCurve` is the callback that draws the learning curve while a model trains
+(``train_recipe(r, callbacks=[LiveCurve()])``). In a notebook it is one PNG image, updated in place through an IPython display handle
 (no ``clear_output``, so no flicker, and nbval can re-run the notebook); outside a notebook it
 draws nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import importlib
+import io
+import time
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from ..progress import LiveCurve, new_figure
+from ..callbacks import Callback, in_notebook
+from ..config import model_name
+from ..training import HISTORY_COLUMNS  # noqa: F401 (format_history's doctest uses it)
 
 __all__ = [
+    "LiveCurve", "format_history", "new_figure", "png_bytes",
     "plot_confusion", "plot_history", 
     "show_images", "to_numpy",
 ]
 
 
+def new_figure(**kwargs) -> Figure:
+    """A figure outside pyplot; in a notebook, first make sure IPython knows how to display figures.
+
+    The inline backend registers its figure formatters only when it is loaded, which pyplot
+    does on its first figure; a notebook that never used pyplot would show ``<Figure ...>``.
+    """
+    if in_notebook():
+        try:
+            importlib.import_module("matplotlib_inline.backend_inline")  # optional; loading it registers the display of figures
+        except ImportError:
+            pass
+    return Figure(**kwargs)
+
+
+def png_bytes(fig: Figure, tight: bool = False) -> bytes:
+    """The figure as PNG bytes; ``tight`` trims the empty margin around it."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", bbox_inches="tight" if tight else None)
+    return buffer.getvalue()
+
+
+class LiveCurve(Callback):
+    """Loss and accuracy against epochs, redrawn in place in a notebook while a model trains: a callback.
+
+    ``train_recipe(r, callbacks=[LiveCurve()])`` (or ``fit(..., callbacks=[LiveCurve()])``)
+    draws it as the run goes: the epoch's running training figures after its batches, the test
+    figures after each epoch.
+
+    One figure, two panels (cross-entropy loss; accuracy), four lines (train and test of
+    each) whose data grow with :meth:`add`. The figure is shown as a PNG through an IPython
+    display handle and replaced in place at most every ``min_interval`` seconds (rendering
+    costs tens of milliseconds) and at :meth:`draw`. ``enabled=None`` draws only in a Jupyter
+    kernel; outside one the curve only records its points.
+
+    >>> curve = LiveCurve(epochs=2, title="lenet")
+    >>> curve.add(0.5, train_loss=2.0, train_acc=0.3); curve.add(1, test_loss=1.5, test_acc=0.5)
+    >>> curve.points["train_loss"], curve.enabled
+    ([(0.5, 2.0)], False)
+    """
+
+    _STYLE = {
+        "train_loss": (0, "train", "tab:blue", "-"),
+        "test_loss": (0, "test", "tab:orange", "--"),
+        "train_acc": (1, "train", "tab:blue", "-"),
+        "test_acc": (1, "test", "tab:orange", "--"),
+    }
+
+    def __init__(self, epochs: int = 1, title: str = "", min_interval: float = 1.0, enabled: bool | None = None) -> None:
+        self.enabled = in_notebook() if enabled is None else enabled
+        self.min_interval = min_interval
+        self.points: dict[str, list[tuple[float, float]]] = {key: [] for key in self._STYLE}
+        self.epochs, self.title = epochs, title
+        self.fig: Figure | None = None  # made on the first draw: a run outside a notebook never pays for it
+        self._handle = None
+        self._last_draw = 0.0
+
+    def figure(self) -> Figure:
+        """The figure with the points so far (made on first use)."""
+        if self.fig is None:
+            self.fig = new_figure(figsize=(7.5, 2.8), dpi=90, layout="constrained")
+            axes = self.fig.subplots(1, 2)
+            self.lines = {}
+            for key, (panel, label, color, style) in self._STYLE.items():
+                marker = "." if "test" in key else None
+                (self.lines[key],) = axes[panel].plot([], [], style, color=color, label=label, marker=marker)
+            for ax, ylabel in zip(axes, ("loss (cross-entropy)", "accuracy")):
+                ax.set_xlim(0, max(self.epochs, 1))
+                ax.set_xlabel("epoch")
+                ax.set_ylabel(ylabel)
+                ax.grid(alpha=0.3)
+                ax.legend(loc="upper right" if ylabel.startswith("loss") else "lower right", fontsize=8)
+            axes[1].set_ylim(0, 1)
+            if self.title:
+                self.fig.suptitle(self.title, fontsize=10)
+            self.axes = axes
+        for key, line in self.lines.items():
+            line.set_data([p[0] for p in self.points[key]], [p[1] for p in self.points[key]])
+        self.axes[0].relim()
+        self.axes[0].autoscale_view(scalex=False)
+        return self.fig
+
+    def add(self, x: float, **values: float) -> None:
+        """Add the point ``(x, value)`` to each named line (``train_loss``, ``test_acc``, ...); redraw if due."""
+        for key, value in values.items():
+            if key not in self.points:
+                raise ValueError(f"{key!r} is not a line of the curve; use one of {', '.join(self.points)}.")
+            if value is not None and value == value:  # skip None and NaN
+                self.points[key].append((float(x), float(value)))
+        if self.enabled and time.monotonic() - self._last_draw >= self.min_interval:
+            self.draw()
+
+    def draw(self) -> None:
+        """Redraw now (in a notebook: replace the displayed image)."""
+        if not self.enabled:
+            return
+        from IPython.display import Image, display  # optional: IPython is there whenever a notebook is
+
+        image = Image(data=png_bytes(self.figure()), format="png")
+        if self._handle is None:
+            self._handle = display(image, display_id=True)
+        else:
+            self._handle.update(image)
+        self._last_draw = time.monotonic()
+
+    def before_fit(self, run) -> None:
+        self.epochs = run.epochs
+        self.title = self.title or f"{model_name(run.model)}: {run.precision.describe()} on {run.precision.device}"
+        self._shown = 0.0
+
+    def after_batch(self, run, loss, out, y) -> None:
+        if self.enabled and time.monotonic() - self._shown >= self.min_interval:
+            self._shown = time.monotonic()
+            loss, accuracy = run.metrics.means()
+            fraction = (run.batch + 1) / run.batches if run.batches else 1.0
+            self.add(run.epoch + fraction, train_loss=loss, train_acc=accuracy)
+
+    def after_epoch(self, run) -> None:
+        row = run.rows[-1]
+        self.add(row["epoch"], **{k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")})
+        self.draw()
+
+    def after_fit(self, run) -> None:
+        self.draw()
 def to_numpy(x: torch.Tensor | np.ndarray | Sequence) -> np.ndarray:
     """``x`` as a NumPy array in the CPU's memory: every tensor bound for NumPy or matplotlib passes here.
 
@@ -126,7 +255,7 @@ def plot_history(history: pd.DataFrame, title: str = "") -> Figure:
 def plot_confusion(confusion: pd.DataFrame, title: str = "", normalize: bool = True) -> Figure:
     """A confusion matrix as a heat map: true class down, predicted class across.
 
-    ``confusion`` is the table of :func:`alexnet_lib.evaluation.confusion_matrix`; with
+    ``confusion`` is the table of :func:`alexnet_lib.course.evaluation.confusion_matrix`; with
     ``normalize`` each row is divided by its count, so a cell is the share of that true class.
 
     >>> table = pd.DataFrame([[8, 2], [1, 9]], index=["cat", "dog"], columns=["cat", "dog"])
@@ -155,3 +284,42 @@ def plot_confusion(confusion: pd.DataFrame, title: str = "", normalize: bool = T
     if title:
         ax.set_title(title, fontsize=10)
     return fig
+
+
+def format_history(history: pd.DataFrame) -> str:
+    """The history as a text table: losses to 3 decimals, accuracies in %, speeds with thousands separators.
+
+    ``-`` marks what was not measured (no test set, an interrupted epoch's test figures);
+    a loss that was measured but is NaN or infinite prints as ``nan`` or ``inf``. A loss
+    counts as measured when the accuracy beside it is (an accuracy is NaN only when no image
+    was scored).
+
+    >>> nan = float("nan")
+    >>> history = pd.DataFrame([[1, 0.61234, 0.7712, 0.5, 0.8, 0.1, 3615, 1.23, 3012.5],
+    ...                         [2, 0.5, 0.8, nan, 0.1, 0.1, 3615, 1.2, 3000.0],
+    ...                         [3, 0.4, 0.85, nan, nan, 0.1, 1200, 0.4, 3000.0]], columns=HISTORY_COLUMNS)
+    >>> print(format_history(history))
+     epoch  train_loss  train_acc  test_loss  test_acc  lr  images  seconds  images/s
+         1       0.612      77.1%      0.500     80.0%  0.1   3,615      1.2     3,012
+         2       0.500      80.0%        nan     10.0%  0.1   3,615      1.2     3,000
+         3       0.400      85.0%          -         -  0.1   1,200      0.4     3,000
+    """
+    def missing_or(text: Callable[[float], str]) -> Callable[[float], str]:
+        return lambda v: "-" if v != v else text(v)
+
+    loss_beside = {"train_acc": "train_loss", "test_acc": "test_loss"}
+    table = history.rename(columns={"images_per_s": "images/s"})
+    formatters = {
+        "train_loss": lambda v: f"{v:,.3f}", "test_loss": lambda v: f"{v:,.3f}",
+        "train_acc": missing_or(lambda v: f"{100 * v:.1f}%"), "test_acc": missing_or(lambda v: f"{100 * v:.1f}%"),
+        "lr": lambda v: f"{v:.3g}", "images": lambda v: f"{int(v):,}", "seconds": missing_or(lambda v: f"{v:,.1f}"),
+        "images/s": missing_or(lambda v: f"{v:,.0f}"),
+    }
+    text = table.copy()  # the epoch (and any column not named here) as pandas prints numbers
+    for column, formatter in formatters.items():
+        if column in text:
+            text[column] = [formatter(v) for v in table[column]]
+    for accuracy, loss in loss_beside.items():
+        if accuracy in table and loss in table:
+            text.loc[table[accuracy].isna().to_numpy(), loss] = "-"
+    return text.to_string(index=False)

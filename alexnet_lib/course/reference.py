@@ -22,12 +22,12 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 
-from ..progress import new_figure
-from ..precision import cpu_has_native_bf16
+from .plots import new_figure
+from ..callbacks import cpu_has_native_bf16
 
 __all__ = ["REFERENCE_DIR", "cpu_model", "machine_name", "plot_against_reference", "reference_histories", "reference_label", "write_reference"]
 
-REFERENCE_DIR = Path(__file__).resolve().parent / "reference"
+REFERENCE_DIR = Path(__file__).resolve().parent.parent / "reference"  # alexnet_lib/reference/, package data
 PROVENANCE = ["machine", "date", "torch", "data", "recipe"]
 
 

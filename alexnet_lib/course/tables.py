@@ -45,7 +45,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from ..basics import is_whole_number, shape_text
+from ..config import is_whole_number, shape_text
 from .tracking import LayerCall, ReceptiveField, track
 
 __all__ = ["layer_table", "format_layer_table"]

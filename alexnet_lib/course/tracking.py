@@ -20,10 +20,10 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from ..basics import shape_text
-from ..shapes import next_receptive_field
+from ..config import is_whole_number, shape_text
+from ..shapes import ShapeError
 
-__all__ = ["LayerCall", "ReceptiveField", "Tracker", "modes_restored", "tensors_in", "track"]
+__all__ = ["LayerCall", "ReceptiveField", "Tracker", "modes_restored", "next_receptive_field", "tensors_in", "track"]
 
 _NO_MACS = (  # layers FlopCounterMode counts nothing for: pooling, activations, normalisation, reshaping
     nn.modules.pooling._MaxPoolNd, nn.modules.pooling._AvgPoolNd, nn.modules.pooling._AdaptiveAvgPoolNd,
@@ -223,6 +223,23 @@ def _macs(module: nn.Module, inputs: list[torch.Tensor], outputs: list[torch.Ten
     if isinstance(module, _NO_MACS):
         return 0
     return None
+
+
+def next_receptive_field(rf: int, jump: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
+    """The receptive field and the jump along one dimension after a layer with kernel ``k``, stride ``s``, dilation ``d``.
+
+    ``rf`` is how many input pixels one value sees, ``jump`` how many input pixels apart two
+    neighbouring values are (the product of the strides so far). After the layer they are
+    ``rf + d*(k - 1)*jump`` and ``jump*s``; padding changes neither.
+
+    >>> next_receptive_field(1, 1, k=11, s=4), next_receptive_field(11, 4, k=3, s=2)  # AlexNet's conv1, then pool1
+    ((11, 4), (19, 8))
+    """
+    wrong = [f"{name}={value!r}" for name, value in zip(("rf", "jump", "k", "s", "d"), (rf, jump, k, s, d))
+             if not is_whole_number(value)]
+    if wrong:
+        raise ShapeError(f"{', '.join(wrong)}: a receptive field, jump, kernel, stride and dilation are whole numbers >= 1.")
+    return rf + d * (k - 1) * jump, jump * s
 
 
 def _next_field(

@@ -19,8 +19,9 @@ from matplotlib.figure import Figure
 
 from .activations import ACTIVATIONS, gradient_profile, values_and_derivatives
 from .diagrams import draw_sliding_window
-from ..progress import png_bytes
-from ..shapes import ShapeError, explain_conv_output
+from .plots import png_bytes
+from .explain import explain_conv_output
+from ..shapes import ShapeError
 
 
 def display_with_fallback(widget: w.Widget, text: str, png: bytes | None = None) -> None:

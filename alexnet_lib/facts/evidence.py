@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from . import paper
-from ..basics import shape_text
+from ..config import shape_text
 
 __all__ = ["KINDS", "PUBLISHED", "Check", "Claim", "ClaimList", "Published", "claims_table", "format_claims", "published", "value_text", "verdict"]
 

@@ -20,11 +20,11 @@ from torch import nn
 
 from .. import models
 from ..alexnet import cuda_convnet_padding
-from ..basics import seeded, shape_text
+from ..config import seeded, shape_text
 from ..course.comparison import weight_layer_depth
 from .evidence import Check, ClaimList, published
 from .model_facts import (
-    PAPER_LAYERS, block_order, both_gpus_params, conv_widths, count_modules, get_model, n_params, normalised_after,
+    PAPER_LAYERS, block_order, both_gpus_params, conv_widths, count_modules, n_params, normalised_after,
     output_shape, params, swap_pool_and_lrn, weight_shape,
 )
 from ..shapes import conv_output_size, pool_output_size
@@ -71,13 +71,13 @@ def doubled_parameter_table() -> pd.DataFrame:
 
 @_claim("000-input", "000 004", "input 224×224×3; output 1,000 class probabilities")
 def _input() -> tuple[list[Check], str]:
-    return [C("input", (3, 224, 224), get_model(A).input_size), C("outputs", 1000, output_shape(A, "fc8")[0])], ""
+    return [C("input", (3, 224, 224), models.get(A, device="meta").input_size), C("outputs", 1000, output_shape(A, "fc8")[0])], ""
 
 
 @_claim("000-layers", "000 003 004", "8 layers with weights: 5 convolutional, then 3 fully connected")
 def _layers() -> tuple[list[Check], str]:
     return [C("convolutions", 5, count_modules(A, nn.Conv2d)), C("fully connected", 3, count_modules(A, nn.Linear)),
-            C("weight layers in a row", 8, weight_layer_depth(get_model(A), (3, 224, 224)))], ""
+            C("weight layers in a row", 8, weight_layer_depth(models.get(A, device="meta"), (3, 224, 224)))], ""
 
 
 @_claim("000-conv1", "000", "conv1: 48 kernels 11×11×3 per GPU, stride 4, padding 2; (224 + 4 − 11) / 4 + 1 = 55")
@@ -134,7 +134,7 @@ def _fc() -> tuple[list[Check], str]:
 
 @_claim("000-fc8", "000", "fc8: 1,000 outputs from 4,096 inputs, then a ReLU, then the softmax")
 def _fc8() -> tuple[list[Check], str]:
-    after = list(get_model(A).classifier.children())[-1]
+    after = list(models.get(A, device="meta").classifier.children())[-1]
     logits = torch.tensor([2.0, -1.0, -3.0])
     probs = F.softmax(F.relu(logits), 0)
     return [C("fc8 weight", (1000, 4096), weight_shape(A, "fc8")), C("a ReLU after fc8", True, not isinstance(after, nn.Linear))], \
@@ -160,11 +160,12 @@ def _lrn() -> tuple[list[Check], str]:
 @_claim("000-torchvision", "000", "torchvision's AlexNet is essentially the paper's network")
 def _torchvision() -> tuple[list[Check], str]:
     tv = "torchvision_alexnet"
-    kernel = lambda name: tuple(m.kernel_size[0] for m in get_model(name).modules() if isinstance(m, nn.Conv2d))  # noqa: E731
+    kernel = lambda name: tuple(m.kernel_size[0] for m in models.get(name, device="meta").modules() if isinstance(m, nn.Conv2d))  # noqa: E731
+    theirs, paper = (n_params(models.get(name, device="meta")) for name in (tv, A))
     return [C("weight layers", 8, count_modules(tv, nn.Conv2d) + count_modules(tv, nn.Linear)),
             C("kernel sides", list(kernel(A)), kernel(tv)), C("kernels per layer", list(conv_widths(A)), conv_widths(tv)),
             C("normalised after", normalised_after(A), normalised_after(tv))], \
-        (f"{n_params(get_model(tv)):,} parameters against the paper's {n_params(get_model(A)):,}: "
+        (f"{theirs:,} parameters against the paper's {paper:,}: "
          "torchvision follows Krizhevsky's 2014 'one weird trick' network")
 
 
@@ -217,14 +218,14 @@ def _units() -> tuple[list[Check], str]:
 
 @_claim("001-fc-share", "001", "the fully connected layers hold most of the parameters")
 def _fc_share() -> tuple[list[Check], str]:
-    share = sum(params(A, layer) for layer in PAPER_LAYERS[5:]) / n_params(get_model(A))
+    share = sum(params(A, layer) for layer in PAPER_LAYERS[5:]) / n_params(models.get(A, device="meta"))
     return [C("more than half of AlexNet's in fc6 to fc8", True, share > 0.5)], f"{share:.1%} of them"
 
 
 @_claim("002-layout", "002 003", "conv1 11×11, conv2 5×5, then 3×3; 3×3/2 max-pooling after conv1, conv2, conv5; "
         "two hidden layers of 4,096; 1,000 outputs")
 def _layout() -> tuple[list[Check], str]:
-    kernels = tuple(m.kernel_size[0] for m in get_model(A).modules() if isinstance(m, nn.Conv2d))
+    kernels = tuple(m.kernel_size[0] for m in models.get(A, device="meta").modules() if isinstance(m, nn.Conv2d))
     pooled = tuple(c for c in PAPER_LAYERS[:5] if "max-pool" in block_order(A, c))
     return [C("kernel sides", [11, 5, 3, 3, 3], kernels), C("pooled after", ("conv1", "conv2", "conv5"), pooled),
             C("fc6, fc7, fc8 units", [4096, 4096, 1000], tuple(output_shape(A, f)[0] for f in PAPER_LAYERS[5:]))], ""
@@ -236,13 +237,13 @@ def _d2l_net() -> tuple[list[Check], str]:
     d2l = "alexnet_d2l"
     return [C("after the last pooling", (256, 5, 5), output_shape(d2l, "pool5")), C("fc6 inputs", 6400, weight_shape(d2l, "fc6")[1]),
             C("27 through 5×5, padding 2", 27, conv_output_size(27, 5, 1, 2)), C("13 through 3×3, padding 1", 13, conv_output_size(13, 3, 1, 1)),
-            C("dropout", 0.5, get_model(A).classifier.drop6.p)], \
+            C("dropout", 0.5, models.get(A, device="meta").classifier.drop6.p)], \
         f"conv1 with padding 1 gives {output_shape(d2l, 'conv1')[1]}×{output_shape(d2l, 'conv1')[1]}, not the paper's 55"
 
 
 @_claim("003-gpus-meet", "003", "the two GPUs exchange data only at conv3 and fc6 to fc8")
 def _gpus_meet() -> tuple[list[Check], str]:
-    model = get_model(A)
+    model = models.get(A, device="meta")
     own = {n.split(".")[-1] for n, m in model.named_modules() if isinstance(m, nn.Conv2d) and m.groups == 2}
     both = tuple(layer for layer in PAPER_LAYERS[1:] if layer not in own)
     return [C("layers that read both GPUs", ("conv3", "fc6", "fc7", "fc8"), both)], "conv1 reads the image, which both GPUs hold"
@@ -278,8 +279,8 @@ def _order() -> tuple[list[Check], str]:
 
 @_claim("004-bn", "004", "AlexNet uses ReLU and batch normalisation")
 def _bn() -> tuple[list[Check], str]:
-    paper, single, keras = (n_params(get_model(n)) for n in (A, "alexnet", K))
-    stats = sum(b.numel() for name, b in get_model(K).named_buffers() if "running" in name)
+    paper, single, keras = (n_params(models.get(n, device="meta")) for n in (A, "alexnet", K))
+    stats = sum(b.numel() for name, b in models.get(K, device="meta").named_buffers() if "running" in name)
     return [C("ReLU layers", 7, count_modules(A, nn.ReLU)), C("batch norm layers", 3, count_modules(A, nn.BatchNorm2d)),
             C("its normalisation", "BatchNorm", "LRN" if count_modules(A, nn.LocalResponseNorm) else "none")], \
         (f"batch norm is from {published('batchnorm').value}. The Keras-style model (alexnet_keras_bn) has {keras:,} parameters "
@@ -304,7 +305,7 @@ def _norm_conv5() -> tuple[list[Check], str]:
 
 @_claim("004-dropout", "004", "one dropout layer, after the second fully connected layer")
 def _dropout_004() -> tuple[list[Check], str]:
-    model = get_model(A).classifier
+    model = models.get(A, device="meta").classifier
     names = [n for n, _ in model.named_children()]
     after = tuple(names[names.index(n) - 2] for n, m in model.named_children() if isinstance(m, nn.Dropout))
     return [C("dropout layers", 1, count_modules(A, nn.Dropout)), C("dropout after", ("fc7",), after)], \
@@ -319,7 +320,7 @@ def _same() -> tuple[list[Check], str]:
 
 @_claim("004-summary", "004", "model.summary(): 62,380,776 parameters, 1,216 of them non-trainable, layer by layer as printed")
 def _summary() -> tuple[list[Check], str]:
-    model = get_model(K)
+    model = models.get(K, device="meta")
     counted = lambda m: sum(t.numel() for t in [*m.parameters(), *(b for n, b in m.named_buffers() if "running" in n)])  # noqa: E731
     claimed = {"conv1": 34_944, "bn1": 384, "conv2": 614_656, "bn2": 1024, "conv3": 885_120, "conv4": 1_327_488, "conv5": 884_992,
                "bn5": 1024, "fc6": 37_752_832, "fc7": 16_781_312, "fc8": 4_097_000}
@@ -327,5 +328,6 @@ def _summary() -> tuple[list[Check], str]:
     stats = sum(b.numel() for n, b in model.named_buffers() if "running" in n)
     checks = [C(layer, c, counted(layers[layer])) for layer, c in claimed.items()]
     checks += [C("total", 62_380_776, n_params(model) + stats), C("non-trainable", 1216, stats)]
+    paper = n_params(models.get(A, device="meta"))
     return checks, ("a BatchNorm layer counts 4 values per map: scale and shift (trained), running mean and variance (not); "
-                    f"the paper's network has {n_params(get_model(A)):,} parameters")
+                    f"the paper's network has {paper:,} parameters")

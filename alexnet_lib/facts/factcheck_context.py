@@ -1,9 +1,9 @@
 """The blog posts' claims about everything around AlexNet: LeNet, later networks, training, data, results, dates.
 
 The posts are the five in ``shared/seeds/`` (000 to 004, numbered as in its README). Each claim
-is paraphrased, never copied. Evidence comes from the library (``lenet5_1998``, ZFNet of
-:mod:`alexnet_lib.course.comparison`, the Fashion-MNIST file sizes), from torchvision's VGG,
-GoogLeNet and Inception v3 built untrained, from small computations in PyTorch, and, for
+is paraphrased, never copied. Evidence comes from the library (``lenet5_1998``, ZFNet, the
+Fashion-MNIST file sizes), from torchvision's VGG, GoogLeNet and Inception v3 built untrained
+(all by :func:`alexnet_lib.models.get`), from small computations in PyTorch, and, for
 dates and results, from :data:`alexnet_lib.facts.evidence.PUBLISHED`.
 
 >>> [c.key for c in CLAIMS if c.posts == ("002",)][:2]
@@ -17,12 +17,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import models
 from ..course.activations import gradient_profile
 from ..course.comparison import MILESTONES, weight_layer_depth
-from ..data import CLASS_NAMES, FASHION_MNIST_SIDE, OFFICIAL_SIZES, flowers102_class_names
+from ..data import CLASS_NAMES, FASHION_MNIST_SIDE, OFFICIAL_SIZES
+from ..datasets.flowers102 import flowers102_class_names
 from .evidence import Check, ClaimList, published
 from ..lenet import EuclideanRBF, ScaledTanh, Subsampling
-from .model_facts import conv_widths, count_modules, get_model, layer_rows, n_params, output_shape, params
+from .model_facts import conv_widths, count_modules, layer_rows, n_params, output_shape, params
 from ..course.reference import reference_histories
 from ..shapes import conv_output_size, pool_output_size
 
@@ -46,7 +48,7 @@ def _why_two() -> tuple[list[Check], str]:
 @_claim("000-dual-core", "000", "AlexNet has a 'dual-core' structure: two cores, each computing half of the network, exchanging "
         "data only at some layers")
 def _dual_core() -> tuple[list[Check], str]:
-    model = get_model(A)
+    model = models.get(A, device="meta")
     halves = [m for m in model.modules() if isinstance(m, nn.Conv2d) and m.groups == 2]
     return [C("each layer in two halves that meet only at some layers (convolutions kept on one half)", True, len(halves) == 3),
             P("what the halves ran on", "two cores", "two_gpus")], \
@@ -144,7 +146,7 @@ def _augment() -> tuple[list[Check], str]:
 
 @_claim("001-zfnet", "001", "ZFNet: AlexNet with a smaller conv1 and stride 2, and 512, 512, 1,024 kernels in conv3 to conv5")
 def _zfnet() -> tuple[list[Check], str]:
-    conv1 = get_model("zfnet_2013").features.conv1
+    conv1 = models.get("zfnet_2013", device="meta").features.conv1
     wide = published("zfnet_wide_variant").value
     return [C("conv1 stride", 2, conv1.stride[0]), C("conv1 smaller than AlexNet's 11×11", True, conv1.kernel_size[0] < 11),
             C("conv3 to conv5 kernels (Fig. 3's model)", [512, 512, 1024], conv_widths("zfnet_2013")[2:]),
@@ -154,12 +156,12 @@ def _zfnet() -> tuple[list[Check], str]:
 
 @_claim("001-vgg", "001", "VGG goes from AlexNet's 8 layers to 16 and 19")
 def _vgg() -> tuple[list[Check], str]:
-    return [C(name, n, weight_layer_depth(get_model(name))) for name, n in (("alexnet_2012", 8), ("vgg16", 16), ("vgg19", 19))], ""
+    return [C(name, n, weight_layer_depth(models.get(name, device="meta"))) for name, n in (("alexnet_2012", 8), ("vgg16", 16), ("vgg19", 19))], ""
 
 
 @_claim("001-vgg-train", "001", "VGG first trained an 11-layer network, then froze those layers and trained the rest")
 def _vgg_train() -> tuple[list[Check], str]:
-    return [C("weight layers of VGG's network A (vgg11)", 11, weight_layer_depth(get_model("vgg11"))),
+    return [C("weight layers of VGG's network A (vgg11)", 11, weight_layer_depth(models.get("vgg11", device="meta"))),
             P("the copied layers frozen", True, "vgg_copied_layers_frozen")], \
         "A's first four convolutions and last three fully connected layers started the deeper networks, and kept learning"
 
@@ -167,7 +169,7 @@ def _vgg_train() -> tuple[list[Check], str]:
 @_claim("001-googlenet", "001", "GoogLeNet: 22 layers with parameters, 27 with pooling, about 100 blocks, "
         "no fully connected layer but the classifier")
 def _googlenet() -> tuple[list[Check], str]:
-    model = get_model("googlenet")
+    model = models.get("googlenet", device="meta")
     depth = weight_layer_depth(model)
     pools = sum(isinstance(m, (nn.MaxPool2d, nn.AdaptiveAvgPool2d)) for m in model.children())
     return [C("layers with parameters on the longest path", 22, depth), C("with the pooling layers on it", 27, depth + pools),
@@ -177,7 +179,7 @@ def _googlenet() -> tuple[list[Check], str]:
 
 @_claim("001-googlenet-params", "001", "GoogLeNet has about a twelfth of AlexNet's parameters")
 def _googlenet_params() -> tuple[list[Check], str]:
-    paper, google = n_params(get_model(A)), n_params(get_model("googlenet"))
+    paper, google = n_params(models.get(A, device="meta")), n_params(models.get("googlenet", device="meta"))
     return [P("the GoogLeNet paper's factor", 12, "googlenet_fewer_params"),
             C("alexnet_2012 / torchvision's GoogLeNet", 12, round(paper / google, 1), tolerance=1)], \
         (f"{paper:,} against {google:,}, about {paper / google:.0f} times: 12 is the GoogLeNet paper's own round figure "
@@ -186,7 +188,7 @@ def _googlenet_params() -> tuple[list[Check], str]:
 
 @_claim("001-inception", "001", "Inception v2 brought in the 1×1 convolutions that reduce the channels")
 def _inception() -> tuple[list[Check], str]:
-    ones = sum(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) for m in get_model("googlenet").modules())
+    ones = sum(isinstance(m, nn.Conv2d) and m.kernel_size == (1, 1) for m in models.get("googlenet", device="meta").modules())
     return [C("1×1 convolutions already in GoogLeNet (v1)", 0, ones), P("GoogLeNet's reductions", "Inception v2", "googlenet_reductions")], \
         ("the 1×1 reductions are already in GoogLeNet (2014); 'Inception v2' names either BN-Inception (Ioffe and "
          "Szegedy 2015) or the factorised network of Szegedy et al. 2016, and neither introduced them")
@@ -194,7 +196,7 @@ def _inception() -> tuple[list[Check], str]:
 
 @_claim("001-inception-v3", "001", "Inception v3 has fewer parameters than v2")
 def _inception_v3() -> tuple[list[Check], str]:
-    v3, v1 = n_params(get_model("inception_v3", aux_logits=False, init_weights=False)), n_params(get_model("googlenet"))
+    v3, v1 = n_params(models.get("inception_v3", device="meta")), n_params(models.get("googlenet", device="meta"))
     bn_inception = published("bn_inception_params")
     return [Check.judged("fewer than BN-Inception, the network usually called v2", True, v3 < bn_inception.value,
                          bn_inception.source),
@@ -233,7 +235,7 @@ def _lenet() -> tuple[list[Check], str]:
     table = layer_rows("lenet5_1998")
     found = [tuple(s) for s in table[table["type"].isin(_LENET_LAYERS)]["output_shape"]]
     claimed = [(6, 28, 28), (6, 14, 14), (16, 10, 10), (16, 5, 5), 120, 84, 10]
-    checks = [C("input", (1, 32, 32), get_model("lenet5_1998").input_size)]
+    checks = [C("input", (1, 32, 32), models.get("lenet5_1998", device="meta").input_size)]
     for name, c, f in zip(("C1", "S2", "C3", "S4", "C5", "F6", "output"), claimed, found):
         checks.append(C(name, c, f if isinstance(c, tuple) else torch.Size(f).numel()))
     return checks, "C3 reads only some of S2's maps (the paper's Table I); C5 is a convolution whose maps are 1×1"
@@ -245,7 +247,7 @@ _LENET_LAYERS = ("Conv2d", "PartialConv2d", "Subsampling", "Linear", "EuclideanR
 @_claim("001-lenet-parts", "001 002", "LeNet-5 squashes with a sigmoid after pooling (not between convolution and pooling, "
         "as the post's code does); pools by averaging with trainable parameters; and ends in RBF units")
 def _lenet_parts() -> tuple[list[Check], str]:
-    model = get_model("lenet5_1998")
+    model = models.get("lenet5_1998", device="meta")
     kinds = [type(m) for m in model.features.children()]
     after_pool = kinds[kinds.index(Subsampling) + 1]
     s2 = next(m for m in model.modules() if isinstance(m, Subsampling))
@@ -303,7 +305,7 @@ def fc6_params_without_pool5() -> int:
 @_claim("001-pool-where", "001", "pooling layers sit between convolutional layers, and between fully connected layers")
 def _pool_where() -> tuple[list[Check], str]:
     def between(name: str, kind: type[nn.Module]) -> bool:  # a pooling layer with a layer of ``kind`` on each side
-        layers = [m for m in get_model(name).modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.MaxPool2d))]
+        layers = [m for m in models.get(name, device="meta").modules() if isinstance(m, (nn.Conv2d, nn.Linear, nn.MaxPool2d))]
         return any(isinstance(m, nn.MaxPool2d) and isinstance(a, kind) and isinstance(b, kind)
                    for a, m, b in zip(layers, layers[1:], layers[2:]))
     return [C("in AlexNet, between two convolutions", True, between(A, nn.Conv2d)),
@@ -319,7 +321,7 @@ def _one_by_one() -> tuple[list[Check], str]:
 
 @_claim("001-conv-rule", "001", "a convolution has one output channel per kernel, and each kernel is as deep as its input")
 def _conv_rule() -> tuple[list[Check], str]:
-    conv2 = get_model(A).features.conv2
+    conv2 = models.get(A, device="meta").features.conv2
     return [C("nn.Conv2d(96, 256, 5): kernels × depth", (256, 96), tuple(nn.Conv2d(96, 256, 5).weight.shape[:2]))], \
         (f"true of an ordinary convolution; a grouped one's kernels are shallower: conv2 of the two-GPU network has "
          f"{conv2.groups} groups, so its kernels are {conv2.weight.shape[1]} deep, as the post's own table says")
@@ -366,7 +368,7 @@ def _who() -> tuple[list[Check], str]:
 
 @_claim("002-new", "002", "AlexNet brought in ReLU, dropout and overlapping pooling")
 def _new() -> tuple[list[Check], str]:
-    pool = get_model(A).features.pool1
+    pool = models.get(A, device="meta").features.pool1
     return [C("ReLU after every hidden layer", 7, count_modules(A, nn.ReLU)), C("dropout layers", 2, count_modules(A, nn.Dropout)),
             C("pooling windows overlap (kernel > stride)", True, pool.kernel_size > pool.stride)], \
         (f"brought into a large network, not invented: ReLU units are from {published('relu_origin').value}, dropout from "
@@ -375,13 +377,14 @@ def _new() -> tuple[list[Check], str]:
 
 @_claim("002-vs-lenet", "002", "AlexNet against LeNet: 3-channel 224×224 input against 1-channel; 96 kernels in conv1 against 6")
 def _vs_lenet() -> tuple[list[Check], str]:
-    return [C("AlexNet's input", (3, 224, 224), get_model(A).input_size), C("LeNet's channels", 1, get_model("lenet5_1998").input_size[0]),
+    alexnet, lenet = (models.get(name, device="meta") for name in (A, "lenet5_1998"))
+    return [C("AlexNet's input", (3, 224, 224), alexnet.input_size), C("LeNet's channels", 1, lenet.input_size[0]),
             C("conv1 kernels", [96, 6], [conv_widths(A)[0], conv_widths("lenet5_1998")[0]])], ""
 
 
 @_claim("002-ten-times", "002", "ImageNet images are more than ten times as high and wide as MNIST's, hence 11×11 kernels")
 def _ten_times() -> tuple[list[Check], str]:
-    side = get_model(A).input_size[1]
+    side = models.get(A, device="meta").input_size[1]
     return [P("ImageNet's photos: more than 10 × 28 = 280 pixels a side", True, "imagenet_photo_side"),
             C("the network's input: 224 / 28 more than 10", True, side / FASHION_MNIST_SIDE > 10)], \
         (f"true of the photos, false of what the network sees: {side} / {FASHION_MNIST_SIDE} = "

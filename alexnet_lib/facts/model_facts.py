@@ -1,9 +1,9 @@
 """Facts read off the models, for the fact check: shapes, parameter counts, layer order, widths.
 
-Each function takes a model's name: one of the zoo (:func:`alexnet_lib.models.list_models`),
-a milestone of :data:`alexnet_lib.course.comparison.MILESTONES` (``zfnet_2013``, ``vgg16``,
-``googlenet``, ...) or another torchvision model (``vgg11``, ``vgg19``, ``inception_v3``).
-Models are built once, on PyTorch's ``meta`` device (shapes only: no memory, no download).
+Each function takes a model's name, one of :func:`alexnet_lib.models.list_models`: LeNet,
+AlexNet and ZFNet, and torchvision's VGG, GoogLeNet, Inception v3 and ResNet. Models are built
+by ``models.get(name, device="meta")``, on PyTorch's ``meta`` device (shapes only: no memory,
+no download, a few milliseconds); each model's layer table is computed once.
 Layers are named as in the paper, ``conv1`` ... ``conv5``, ``fc6`` ... ``fc8``; in the
 two-tower model a convolution's name means GPU 0's half.
 
@@ -22,12 +22,11 @@ import torch
 from torch import nn
 
 from .. import models
-from ..course.comparison import MILESTONES, build_milestone
 from ..course.photos import load_photo
 from ..course.tables import layer_table
 
 __all__ = [
-    "PAPER_LAYERS", "block_order", "both_gpus_params", "conv_widths", "count_modules", "get_model", "layer_rows",
+    "PAPER_LAYERS", "block_order", "both_gpus_params", "conv_widths", "count_modules", "layer_rows",
     "n_params", "normalised_after", "output_shape", "params", "swap_pool_and_lrn", "weight_shape",
 ]
 
@@ -35,34 +34,20 @@ PAPER_LAYERS = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8"
 TWO_TOWER = "alexnet_2012_two_tower"
 
 
-@lru_cache(maxsize=None)
-def get_model(name: str, **kwargs: object) -> nn.Module:
-    """The model ``name`` on the meta device, built once: the zoo's, a milestone, or torchvision's ``get_model``.
+def n_params(model: nn.Module) -> int:
+    """Every weight and bias of ``model``; buffers (BatchNorm's running statistics) are not parameters.
 
-    >>> n_params(get_model("vgg19"))
+    >>> n_params(models.get("vgg19", device="meta"))
     143667240
     """
-    if name in models.list_models():
-        with torch.device("meta"):
-            return models.get(name, **kwargs)
-    if name in MILESTONES and not kwargs:
-        return build_milestone(name)
-    from torchvision.models import get_model as torchvision_model  # deferred: importing torchvision takes seconds
-
-    with torch.device("meta"):
-        return torchvision_model(name, weights=None, **kwargs)
-
-
-def n_params(model: nn.Module) -> int:
-    """Every weight and bias of ``model``; buffers (BatchNorm's running statistics) are not parameters."""
     return sum(p.numel() for p in model.parameters())
 
 
 @lru_cache(maxsize=None)
 def layer_rows(name: str) -> pd.DataFrame:
     """:func:`alexnet_lib.course.tables.layer_table` of model ``name`` at its native input, indexed by layer name."""
-    model = get_model(name)
-    return layer_table(model, getattr(model, "input_size", (3, 224, 224))).set_index("name")
+    model = models.get(name, device="meta")
+    return layer_table(model, model.input_size).set_index("name")
 
 
 def _full_name(name: str, layer: str) -> str:
@@ -103,7 +88,7 @@ def params(name: str, layer: str) -> int:
 
 def weight_shape(name: str, layer: str) -> tuple[int, ...]:
     """The shape of the weight of ``layer``: ``(kernels, depth, k, k)`` or ``(outputs, inputs)``."""
-    return tuple(get_model(name).get_submodule(_full_name(name, layer)).weight.shape)
+    return tuple(models.get(name, device="meta").get_submodule(_full_name(name, layer)).weight.shape)
 
 
 def both_gpus_params(layer: str) -> tuple[int, int]:
@@ -125,7 +110,7 @@ _KINDS = ((nn.Conv2d, "conv"), (nn.LocalResponseNorm, "LRN"), (nn.BatchNorm2d, "
 def block_order(name: str, conv: str) -> tuple[str, ...]:
     """``conv`` and what follows it in ``features`` up to the next convolution, ReLU and padding left out."""
     kinds, started = [], False
-    for child_name, child in get_model(name).features.named_children():
+    for child_name, child in models.get(name, device="meta").features.named_children():
         kind = next((k for cls, k in _KINDS if isinstance(child, cls)), None)
         if kind == "conv" and started:
             break
@@ -146,7 +131,7 @@ def count_modules(name: str, kind: type[nn.Module]) -> int:
     >>> count_modules("alexnet_2012", nn.Dropout), count_modules("googlenet", nn.Linear)
     (2, 1)
     """
-    return sum(isinstance(m, kind) for m in get_model(name).modules())
+    return sum(isinstance(m, kind) for m in models.get(name, device="meta").modules())
 
 
 def conv_widths(name: str) -> tuple[int, ...]:
@@ -155,7 +140,7 @@ def conv_widths(name: str) -> tuple[int, ...]:
     >>> conv_widths("torchvision_alexnet"), conv_widths("zfnet_2013")
     ((64, 192, 384, 256, 256), (96, 256, 384, 384, 256))
     """
-    return tuple(m.out_channels for m in get_model(name).modules() if isinstance(m, nn.Conv2d))
+    return tuple(m.out_channels for m in models.get(name, device="meta").modules() if isinstance(m, nn.Conv2d))
 
 
 def swap_pool_and_lrn(seed: int = 0) -> dict[str, float]:

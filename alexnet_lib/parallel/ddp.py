@@ -18,16 +18,15 @@ from collections.abc import Iterator
 
 import pandas as pd
 import torch
-from torch import nn
-from torch.nn.parallel import DistributedDataParallel
+from torch.nn.parallel import DistributedDataParallel as DDP
 
-from ..basics import model_name
 from .distributed import launch, rank_and_world
-from ..precision import choose_precision, resolve_device
-from ..recipes import Recipe
+from ..callbacks import resolve_device
+from ..callbacks import Callback
+from ..recipes import Recipe, Trained
 from ..training import fit
 
-__all__ = ["ShardedBatches", "train_recipe_distributed"]
+__all__ = ["DistributedDataParallel", "ShardedBatches", "train_recipe_distributed"]
 
 
 class ShardedBatches:
@@ -60,22 +59,33 @@ class ShardedBatches:
                 yield x[self.rank::self.world], y[self.rank::self.world]
 
 
+class DistributedDataParallel(Callback):
+    """The callback that makes a run data-parallel: it wraps the placed model in ``DistributedDataParallel``.
+
+    ``DistributedDataParallel`` averages the gradients of all processes during each backward
+    pass, so the loop itself does not change. It must come after :class:`~alexnet_lib.callbacks.Precision`,
+    which places the model (``fit`` puts its own callbacks first).
+    """
+
+    def before_fit(self, run) -> None:
+        run.model = DDP(run.model)
+
+    def after_fit(self, run) -> None:
+        run.model = run.model.module
+
+
 def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tuple[pd.DataFrame, dict] | None:
-    """One process of :func:`train_recipe_distributed`: its replica, its share, the same ``fit``."""
+    """One process of :func:`train_recipe_distributed`: its model, its share of each batch, the same ``fit``."""
     rank, world = rank_and_world()
     device = torch.device(device_type, rank) if device_type == "cuda" else torch.device(device_type)
     data = r.loaders(device=device)
     model = r.build_model()
-    kwargs = r.fit_kwargs()
-    choose_precision(device, amp, "auto").place(model)  # as fit will: DDP wraps the placed model
-    replica = DistributedDataParallel(model)
-    replica.model_name = model_name(model)
     # One process tests while the others go on to the next epoch's steps; a model with buffers
     # (batch norm) syncs them in every forward pass, so there every process tests, in step.
     has_buffers = any(True for _ in model.buffers())
     test = data.test if rank == 0 or has_buffers else None
-    history = fit(replica, (ShardedBatches(data.train, rank, world), test), device=device,
-                  progress=progress and rank == 0, plot=False, announce=False, amp=amp, **kwargs)
+    history = fit(model, (ShardedBatches(data.train, rank, world), test), device=device, progress=progress and rank == 0,
+                  announce=False, amp=amp, callbacks=[DistributedDataParallel()], **r.fit_kwargs())
     if rank != 0:
         return None
     history.attrs.update(recipe=r.describe(), processes=world, train_figures="process 0's share of each batch")
@@ -83,14 +93,14 @@ def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tup
 
 
 def train_recipe_distributed(r: Recipe, nproc: int, device: str | torch.device | None = None, *,
-                             progress: bool = True, amp: bool | str = "auto",
-                             timeout_s: float = 300.0) -> tuple[nn.Module, pd.DataFrame]:
-    """Train by recipe ``r`` on ``nproc`` processes (gloo on CPU, nccl on CUDA); return the model and history.
+                             progress: bool = True, amp: bool | str = "auto", timeout_s: float = 300.0) -> Trained:
+    """Train by recipe ``r`` on ``nproc`` processes (gloo on CPU, nccl on CUDA); return what ``train_recipe`` returns.
 
     On CUDA each process takes one GPU (``nproc`` of them must be there). The recipe's batch size
     is the batch of all processes together: each takes ``batch_size / nproc`` images a step.
     ``amp`` is :func:`alexnet_lib.training.fit`'s. A process that waits more than ``timeout_s``
     seconds for the others ends the run with :class:`alexnet_lib.parallel.distributed.DistributedError`.
+    The result's ``data`` are the recipe's loaders, made again in this process.
     """
     device = resolve_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
@@ -100,4 +110,4 @@ def train_recipe_distributed(r: Recipe, nproc: int, device: str | torch.device |
     history, state = results[0]
     model = r.build_model()
     model.load_state_dict(state)
-    return model.eval(), history
+    return Trained(model.eval(), history, r.loaders(device=device))

@@ -35,7 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import models
 from ..alexnet import AlexNet2012, TwoTowerFeatures, two_tower_state_dict
-from ..basics import seeded
+from ..config import seeded
 from .distributed import TRAFFIC, exchange, launch, rank_and_world
 from ..course.tables import layer_table
 

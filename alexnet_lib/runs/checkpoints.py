@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .. import models
-from ..basics import model_name, shape_text
+from ..config import model_name, shape_text
 
 __all__ = ["Checkpoint", "load_checkpoint", "save_checkpoint", "save_history"]
 

@@ -26,9 +26,8 @@ import warnings
 from dataclasses import replace
 from importlib import metadata
 
-from ..basics import shape_text
-from ..config import get_config, is_true, shown_path
-from ..shapes import explain_conv_output
+from ..config import get_config, is_true, shape_text, shown_path
+from ..course.explain import explain_conv_output
 
 ENV_TRACEBACK = "ALEXNET_TRACEBACK"
 
@@ -271,8 +270,9 @@ def _train(args: argparse.Namespace) -> int:
     """
     from ..recipes import recipe  # deferred: loads torch
     from .folders import claim_run_folder  # deferred: loads torch
-    from ..precision import resolve_device  # deferred: loads torch
-    from ..training import TrainingDiverged, format_history  # deferred: loads torch
+    from ..callbacks import resolve_device  # deferred: loads torch
+    from ..course.plots import format_history  # deferred: loads torch and matplotlib
+    from ..training import TrainingDiverged
 
     model_kwargs = _model_kwargs(args.set)
     run = claim_run_folder(args.out, args.model, force=args.force)
@@ -281,7 +281,7 @@ def _train(args: argparse.Namespace) -> int:
         r = replace(recipe(args.model, args.profile, **model_kwargs), seed=args.seed)
         r = r if args.epochs is None else replace(r, epochs=args.epochs)
         try:
-            model, history = _train_model(r, device, args.nproc)
+            model, history, _ = _train_model(r, device, args.nproc)
             diverged = None
         except TrainingDiverged as exc:
             model, history, diverged = exc.model, exc.history, exc
@@ -306,11 +306,11 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _train_model(r, device, nproc: int):
-    """The model and history of recipe ``r``: in this process, or in ``nproc`` processes (DDP)."""
+    """What train_recipe returns for recipe ``r``, trained in this process or in ``nproc`` processes (DDP)."""
     if nproc == 1:
         from ..recipes import train_recipe  # deferred: loads torch
 
-        return train_recipe(r, device=device, plot=False)[:2]
+        return train_recipe(r, device=device)
     from ..parallel.ddp import train_recipe_distributed  # deferred: loads torch
 
     return train_recipe_distributed(r, nproc, device)
@@ -318,7 +318,7 @@ def _train_model(r, device, nproc: int):
 
 def _parallel(args: argparse.Namespace) -> int:
     """Run the model- or data-parallel check in new processes; print equality, bytes and time per step."""
-    from .. import parallel  # deferred: loads torch
+    from ..parallel import two_gpu as parallel  # deferred: loads torch
 
     if args.mode == "model":
         if args.nproc != 2:

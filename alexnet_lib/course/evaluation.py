@@ -1,103 +1,23 @@
-"""Evaluation: a trained model's loss and accuracy, its predictions, and which classes it confuses.
+"""A trained model's predictions, its top-k errors, and which classes it confuses.
 
-Every function here reads the model's outputs through one generator, :func:`outputs`, which
-runs in eval and inference mode and restores the model's train/eval mode afterwards.
+Every function here reads the model's outputs through :func:`alexnet_lib.training.outputs`,
+which runs in eval and inference mode and restores the model's train/eval mode afterwards.
+The loss and accuracy of each epoch's test are the core's (:func:`alexnet_lib.training.evaluate`).
 """
 
 from __future__ import annotations
 
 import math
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 
 import pandas as pd
 import torch
 from torch import nn
 
-from .precision import Precision, choose_precision, sync, to_device
+from ..callbacks import choose_precision
+from ..training import outputs
 
-__all__ = [
-    "confusion_matrix", "evaluate", "most_confused", "outputs", "predict", "run_eval", "split_data", "topk_error", "topk_errors",
-]
-
-
-def split_data(data) -> tuple[Iterable, Iterable | None]:
-    if hasattr(data, "train") and hasattr(data, "test"):
-        return data.train, data.test
-    if isinstance(data, (tuple, list)) and len(data) == 2:
-        return data[0], data[1]
-    raise ValueError(
-        f"data should be the pair (train batches, test batches), e.g. fashion_mnist_loaders(...) or "
-        f"(train_iter, test_iter); got {type(data).__name__}. Use (train_iter, None) to train without testing."
-    )
-
-
-def outputs(
-    model: nn.Module, loader: Iterable, precision: Precision, max_batches: int | None = None
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """``(model output, labels)`` for each batch of ``loader``, in eval and inference mode.
-
-    The model's train/eval mode is restored when the batches run out or the caller stops.
-    """
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode(), precision.autocast():
-            for i, (x, y) in enumerate(loader):
-                if max_batches is not None and i >= max_batches:
-                    break
-                x, y = to_device(x, y, precision)
-                yield model(x), y
-    finally:
-        model.train(was_training)
-
-
-def run_eval(
-    model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Callable, max_batches: int | None = None
-) -> tuple[float, float, int]:
-    """Mean loss, accuracy and image count of ``model`` on ``loader`` (inference mode, eval mode)."""
-    loss_sum = torch.zeros((), device=precision.device)
-    correct = torch.zeros((), device=precision.device, dtype=torch.int64)
-    seen = 0
-    for out, y in outputs(model, loader, precision, max_batches):
-        loss_sum += loss_fn(out.float(), y) * len(y)
-        correct += (out.argmax(1) == y).sum()
-        seen += len(y)
-    if seen == 0:
-        return math.nan, math.nan, 0
-    return loss_sum.item() / seen, correct.item() / seen, seen
-
-
-def evaluate(
-    model: nn.Module,
-    loader: Iterable,
-    *,
-    device: str | torch.device | None = None,
-    amp: bool | str = "auto",
-    channels_last: bool | str = "auto",
-    loss_fn: Callable | None = None,
-    max_batches: int | None = None,
-) -> dict[str, float]:
-    """Loss, accuracy, images and images per second of ``model`` on ``loader``, under ``torch.inference_mode``.
-
-    ``device=None`` uses the device the model's parameters are on.
-
-    >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
-    >>> batches = [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))]
-    >>> result = evaluate(model, batches, amp=False)
-    >>> result["images"], 0 <= result["acc"] <= 1
-    (3, True)
-    """
-    if device is None:
-        device = next(model.parameters()).device
-    precision = choose_precision(device, amp, channels_last)
-    precision.place(model)
-    loss_fn = nn.CrossEntropyLoss() if loss_fn is None else loss_fn
-    start = time.perf_counter()
-    loss, acc, seen = run_eval(model, loader, precision, loss_fn, max_batches)
-    sync(precision.device)
-    seconds = time.perf_counter() - start
-    return {"loss": loss, "acc": acc, "images": seen, "seconds": seconds, "images_per_s": seen / seconds if seconds else math.nan}
+__all__ = ["confusion_matrix", "most_confused", "predict", "topk_error", "topk_errors"]
 
 
 def predict(
@@ -192,7 +112,7 @@ def confusion_matrix(
 ) -> pd.DataFrame:
     """How often each true class (rows) was predicted as each class (columns), on the test batches.
 
-    ``data`` is a loader of ``(X, y)`` batches, or :class:`~alexnet_lib.loaders.DataLoaders`
+    ``data`` is a loader of ``(X, y)`` batches, or :class:`~alexnet_lib.data.DataLoaders`
     (its ``test`` loader and its ``classes`` are used).
 
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))

@@ -1,0 +1,5 @@
+"""Runs from the command line and on disk: ``python -m alexnet_lib COMMAND`` (:mod:`.cli`); run
+folders that never overwrite each other (:mod:`.folders`); and checkpoints and histories written
+atomically and read back with ``weights_only=True`` (:mod:`.checkpoints`). Import each module by
+name; the package itself imports nothing.
+"""
