@@ -1,13 +1,6 @@
-"""Callbacks: everything a training run does besides the loop, each called at its moment.
-
-:func:`alexnet_lib.training.fit` plugs in :class:`Precision` (the device, mixed precision and
-memory format), :class:`DivergenceGuard`, :class:`ShuffleSeed`, :class:`Progress` and
-:class:`RunLog`; ``alexnet_lib.course.plots.LiveCurve`` draws the learning curve as it grows.
-:func:`choose_precision` uses bf16 autocast where the hardware has bf16 (CUDA from Ampere on, a
-CPU with ``avx512_bf16`` or AMX), fp16 with a loss scaler on older GPUs, float32 elsewhere; and
-channels_last on CUDA and CPUs. On the 2-core AMD EPYC CI machine the two train LeNet about 1.3x
-and the AlexNets about 2x faster than float32 (``benchmarks/README.md``).
-"""
+"""Callbacks: everything a training run does besides the loop, each called at its moment by :func:`alexnet_lib.training.fit`:
+:class:`Precision` (the device, mixed precision, memory format), :class:`DivergenceGuard`, :class:`ShuffleSeed`, :class:`Progress`
+and :class:`RunLog`; ``alexnet_lib.course.plots.LiveCurve`` draws the learning curve as it grows."""
 
 from __future__ import annotations
 
@@ -15,6 +8,7 @@ import contextlib
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,18 +19,12 @@ from tqdm import tqdm
 
 from .config import available_device, model_name
 
-__all__ = [
-    "Callback", "DivergenceGuard", "Precision", "Progress", "ProgressLine", "RunLog", "ShuffleSeed", "TrainingDiverged",
-    "choose_precision", "cpu_has_native_bf16", "duration_text", "in_notebook", "resolve_device", "sync",
-]
+__all__ = ["Callback", "DivergenceGuard", "Precision", "Progress", "ProgressLine", "RunLog", "ShuffleSeed", "TrainingDiverged",
+           "choose_precision", "cpu_has_native_bf16", "duration_text", "in_notebook", "resolve_device", "sync"]
 
 
 class Callback:
-    """A part of a training run that is not the loop: each method is called at its moment with the run.
-
-    ``run`` is the :class:`alexnet_lib.training.Run` under way (model, optimizer, epoch, batch,
-    history rows). Every method here does nothing.
-    """
+    """A part of a run besides the loop: each method is called at its moment with the :class:`~alexnet_lib.training.Run`."""
 
     def before_fit(self, run) -> None: ...
     def before_epoch(self, run) -> None: ...
@@ -46,19 +34,11 @@ class Callback:
     def after_fit(self, run) -> None: ...
 
 
-# ---------------------------------------------------------------------------------------------
-# The device and its arithmetic
-
-
 def resolve_device(device: str | torch.device | None = None) -> torch.device:
     """``device``, checked, or the best available (CUDA, then MPS, then CPU).
 
     >>> resolve_device("cpu")
     device(type='cpu')
-    >>> resolve_device("tpu")
-    Traceback (most recent call last):
-    ...
-    ValueError: device='tpu' is not a device PyTorch knows; use 'cpu', 'cuda', 'cuda:N' or 'mps'.
     """
     if device is None:
         return torch.device(available_device())
@@ -66,24 +46,21 @@ def resolve_device(device: str | torch.device | None = None) -> torch.device:
         device = torch.device(device)
     except (RuntimeError, TypeError) as exc:
         raise ValueError(f"device={device!r} is not a device PyTorch knows; use 'cpu', 'cuda', 'cuda:N' or 'mps'.") from exc
-    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
-    if device.type == "cuda" and not gpus:
-        raise ValueError(f"device={str(device)!r} was asked for but PyTorch sees no CUDA GPU here; use device='cpu' (or None to choose).")
-    if device.type == "cuda" and device.index is not None and device.index >= gpus:
-        raise ValueError(f"device={str(device)!r} was asked for but PyTorch sees {gpus} CUDA GPU(s) here, numbered from 0; "
-                         f"use 'cuda:0' to 'cuda:{gpus - 1}' or 'cuda'.")
-    if device.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise ValueError("device='mps' was asked for but this PyTorch has no MPS (Apple GPU) support here; use device='cpu'.")
     if device.type not in ("cpu", "cuda", "mps"):
         raise ValueError(f"device={str(device)!r} is not one this trainer supports; use 'cpu', 'cuda', 'cuda:N' or 'mps'.")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' was asked for but this PyTorch has no MPS (Apple GPU) support here; use device='cpu'.")
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if device.type == "cuda" and (device.index or 0) >= gpus:
+        seen = (f"{gpus} CUDA GPU(s) here, numbered from 0; use 'cuda:0' to 'cuda:{gpus - 1}' or 'cuda'" if gpus
+                else "no CUDA GPU here; use device='cpu' (or None to choose)")
+        raise ValueError(f"device={str(device)!r} was asked for but PyTorch sees {seen}.")
     return device
 
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU computes bfloat16 in hardware (``avx512_bf16``, AMX, Arm ``bf16``); elsewhere bf16 is emulated, slowly.
-
-    ``ONEDNN_MAX_CPU_ISA`` set to an instruction set without bf16 (``AVX2``) makes it False,
-    as oneDNN then emulates bf16: that is how an AVX2 laptop is imitated on a newer machine.
+    ``ONEDNN_MAX_CPU_ISA=AVX2`` makes it False, as oneDNN then emulates bf16: that imitates an AVX2 laptop on a newer CPU.
 
     >>> isinstance(cpu_has_native_bf16(), bool)
     True
@@ -91,24 +68,19 @@ def cpu_has_native_bf16() -> bool:
     isa = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
     if isa and not isa.startswith(("ALL", "AVX512_CORE_BF16", "AVX512_CORE_AMX", "AVX10")):
         return False
+    flags = {"avx512_bf16", "amx_bf16", "bf16"}
     with contextlib.suppress(Exception):  # a private API: it must never break training
-        capability = torch._C._cpu._get_cpu_capability()
-        if capability.get("avx512_bf16") or capability.get("amx_bf16"):
+        if any(torch._C._cpu._get_cpu_capability().get(flag) for flag in flags):
             return True
-    try:
-        flags = Path("/proc/cpuinfo").read_text().split()
-    except OSError:
-        return False
-    return any(flag in flags for flag in ("avx512_bf16", "amx_bf16", "bf16"))
+    with contextlib.suppress(OSError):  # no /proc/cpuinfo outside Linux
+        return bool(flags & set(Path("/proc/cpuinfo").read_text().split()))
+    return False
 
 
 @dataclass(frozen=True)
 class Precision(Callback):
-    """The arithmetic of a run: autocast dtype (None: float32), loss scaling, memory format.
-
-    As a callback it places the model and hands the loop its input conversion, autocast and
-    loss scaler; on CUDA it lets cuDNN time its algorithms and keep the fastest for the run.
-    """
+    """The arithmetic of a run: autocast dtype (None: float32), loss scaling, memory format. As a callback it places the
+    model, hands the loop its input conversion, autocast and loss scaler, and on CUDA lets cuDNN keep its fastest algorithms."""
 
     device: torch.device
     amp_dtype: torch.dtype | None
@@ -117,14 +89,11 @@ class Precision(Callback):
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """The autocast context for forward passes (a no-op for float32)."""
-        if self.amp_dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=self.amp_dtype)
+        return contextlib.nullcontext() if self.amp_dtype is None else torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     def place(self, model: nn.Module) -> nn.Module:
         """Move ``model`` to the device, in the channels_last memory format where that is used; return it."""
-        model.to(self.device)
-        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+        return model.to(self.device, memory_format=torch.channels_last if self.channels_last else torch.preserve_format)
 
     def inputs(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch on the device, its images in the run's memory format."""
@@ -134,32 +103,26 @@ class Precision(Callback):
         return x, y.to(self.device, non_blocking=True)
 
     def before_fit(self, run) -> None:
+        run.cudnn_benchmark, torch.backends.cudnn.benchmark = torch.backends.cudnn.benchmark, self.device.type == "cuda"
         self.place(run.model)
-        # A disabled GradScaler's scale(loss) is the loss and its step(optimizer) is optimizer.step().
         run.inputs, run.autocast = self.inputs, self.autocast
         run.scaler = torch.amp.GradScaler(self.device.type, enabled=self.scaler)
-        if self.device.type == "cuda":
-            run.cudnn_benchmark, torch.backends.cudnn.benchmark = torch.backends.cudnn.benchmark, True
 
     def after_fit(self, run) -> None:
-        if self.device.type == "cuda":
-            torch.backends.cudnn.benchmark = run.cudnn_benchmark
+        torch.backends.cudnn.benchmark = run.cudnn_benchmark
 
     def describe(self) -> str:
-        """In words, e.g. ``'bf16 autocast, channels_last'``.
-
-        >>> Precision(torch.device("cpu"), None, False, False).describe()
-        'float32, contiguous'
-        """
-        amp = "float32" if self.amp_dtype is None else f"{'bf16' if self.amp_dtype == torch.bfloat16 else 'fp16'} autocast"
-        return amp + (" + GradScaler" if self.scaler else "") + f", {'channels_last' if self.channels_last else 'contiguous'}"
+        """In words, e.g. ``'bf16 autocast, channels_last'``."""
+        amp = {None: "float32", torch.bfloat16: "bf16 autocast", torch.float16: "fp16 autocast"}[self.amp_dtype]
+        return amp + (" + GradScaler" if self.scaler else "") + (", channels_last" if self.channels_last else ", contiguous")
 
 
 def choose_precision(device: str | torch.device, amp: bool | str = "auto", channels_last: bool | str = "auto") -> Precision:
-    """The arithmetic for ``device`` (the rules are in the module docstring).
-
-    ``amp``: ``"auto"``, ``True`` (the device's mixed precision), ``False`` (float32), ``"bf16"``
-    or ``"fp16"``; ``channels_last``: ``"auto"``, ``True`` or ``False``.
+    """The arithmetic for ``device``: bf16 autocast where the hardware has bf16 (CUDA from Ampere on, a CPU with ``avx512_bf16``
+    or AMX), fp16 with a loss scaler on older GPUs, float32 elsewhere; channels_last on CUDA and CPUs (with bf16 on the 2-core CI
+    machine: LeNet 1.3x, the AlexNets 2x faster than float32, ``benchmarks/README.md``). ``amp``: ``"auto"``, ``True`` (the
+    device's mixed precision), ``False`` (float32), ``"bf16"`` or ``"fp16"``; ``channels_last``: ``"auto"``, ``True`` or
+    ``False``.
 
     >>> choose_precision("cpu", amp="bf16").describe()
     'bf16 autocast, channels_last'
@@ -174,33 +137,28 @@ def choose_precision(device: str | torch.device, amp: bool | str = "auto", chann
         raise ValueError(f"amp='fp16' needs a CUDA GPU (it is on {kind}); use amp='bf16' or amp=False.")
     if amp is True and kind not in ("cuda", "cpu"):
         raise ValueError(f"mixed precision on {kind} is not supported by this trainer; use amp=False (float32).")
-    if amp is False:
-        dtype = None
-    elif amp in ("bf16", "fp16"):
-        dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-    elif kind == "cuda":
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(amp)  # the one asked for, or None (float32) for now
+    if amp in (True, "auto") and kind == "cuda":
         dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        dtype = torch.bfloat16 if kind == "cpu" and (amp is True or cpu_has_native_bf16()) else None
+    elif amp in (True, "auto") and kind == "cpu" and (amp is True or cpu_has_native_bf16()):
+        dtype = torch.bfloat16
     memory = kind in ("cuda", "cpu") if channels_last == "auto" else bool(channels_last)
     return Precision(device=device, amp_dtype=dtype, scaler=dtype == torch.float16, channels_last=memory)
 
 
 def sync(device: torch.device) -> None:
-    """Wait for the device's queued work (timing a GPU needs it)."""
+    """Wait for the device's queued work (timing a GPU needs it).
+
+    >>> sync(torch.device("cpu"))  # a CPU has no queue: nothing to wait for
+    """
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     elif device.type == "mps":
         torch.mps.synchronize()
 
 
-# ---------------------------------------------------------------------------------------------
-# Stopping at divergence, seeding the epochs, logging the run
-
-
 class TrainingDiverged(RuntimeError):
-    """Training stopped at a NaN, infinite or exploding loss; ``history`` holds the complete epochs,
-    ``model`` the model back at its weights after the last of them."""
+    """A NaN, infinite or exploding loss stopped training; ``history`` holds the complete epochs, ``model`` has their weights."""
 
     def __init__(self, message: str, history=None, model: nn.Module | None = None) -> None:
         super().__init__(message)
@@ -208,12 +166,9 @@ class TrainingDiverged(RuntimeError):
 
 
 class DivergenceGuard(Callback):
-    """Stops training at the first NaN or infinite loss, or one above ``max_loss_ratio`` times the first batch's.
-
-    Each loss is read one batch late, when the next batch is queued, so the check never makes
-    the CPU wait for a GPU. The guard copies the weights each epoch starts from; ``fit`` puts
-    them back with :meth:`restore` before it raises :class:`TrainingDiverged`.
-    """
+    """Stops training at the first NaN or infinite loss, or one above ``max_loss_ratio`` times the first batch's. Each loss
+    is read one batch late, when the next batch is queued, so the check never makes the CPU wait for a GPU. :meth:`restore`
+    puts back the weights the epoch started from (``fit`` calls it before it raises :class:`TrainingDiverged`)."""
 
     def __init__(self, max_loss_ratio: float | None = 1000.0) -> None:
         self.ratio, self.first, self.pending, self.snapshot = max_loss_ratio, None, None, {}
@@ -223,35 +178,33 @@ class DivergenceGuard(Callback):
         self.snapshot = {k: v.detach().clone() for k, v in run.model.state_dict().items()}
 
     def after_batch(self, run, loss, out, y) -> None:
-        previous, self.pending = self.pending, (run.epoch, run.batch + 1, loss.detach())
-        self._check(previous)
+        self._check_pending()
+        self.pending = (run.batch + 1, loss.detach())
 
     def after_train(self, run) -> None:
-        previous, self.pending = self.pending, None
-        self._check(previous)
+        self._check_pending()
 
     def restore(self, model: nn.Module) -> None:
         """Put ``model`` back at the weights the epoch started from."""
-        if self.snapshot:
-            model.load_state_dict(self.snapshot)
+        model.load_state_dict(self.snapshot)
 
-    def _check(self, item: tuple[int, int, torch.Tensor] | None) -> None:
-        if item is None:
+    def _check_pending(self) -> None:
+        if self.pending is None:
             return
-        epoch, batch, loss = item
+        (batch, loss), self.pending = self.pending, None
         value = loss.item()
-        if self.first is None and math.isfinite(value):
+        if self.first is None:  # a NaN or infinite first loss stops training at once: it is never a limit
             self.first = value
-        limit = self.ratio * self.first if self.ratio and self.first and self.first > 0 else math.inf
+        limit = self.ratio * self.first if self.ratio and self.first > 0 else math.inf
         if math.isfinite(value) and value <= limit:
             return
-        why = "NaN or infinite" if not math.isfinite(value) else f"more than {self.ratio:g} times the first batch's {self.first:.3g}"
-        lr = self.run.optimizer.param_groups[0]["lr"]
+        why = f"more than {self.ratio:g} times the first batch's {self.first:.3g}" if math.isfinite(value) else "NaN or infinite"
+        run, lr = self.run, self.run.optimizer.param_groups[0]["lr"]
+        weights = f"after epoch {run.epoch}" if run.epoch else "from before training"
         raise TrainingDiverged(
-            f"training diverged in epoch {epoch + 1} of {self.run.epochs}, batch {batch} of {self.run.batches or '?'}: the loss "
-            f"was {value:.4g} ({why}); the model is back at its weights {f'after epoch {epoch}' if epoch else 'from before training'}; "
-            f"train again with a lower learning rate than lr={lr:g}, e.g. lr={lr / 10:g}."
-        )
+            f"training diverged in epoch {run.epoch + 1} of {run.epochs}, batch {batch} of {run.batches or '?'}: "
+            f"the loss was {value:.4g} ({why}); the model is back at its weights {weights}; "
+            f"train again with a lower learning rate than lr={lr:g}, e.g. lr={lr / 10:g}.")
 
 
 class ShuffleSeed(Callback):
@@ -283,22 +236,14 @@ class RunLog(Callback):
                 log.write(json.dumps(record) + "\n")
 
 
-# ---------------------------------------------------------------------------------------------
-# What a run shows while it runs
-
-
 def in_notebook() -> bool:
     """Whether this code runs in a Jupyter kernel.
 
     >>> in_notebook()
     False
     """
-    try:
-        from IPython import get_ipython  # optional: IPython is there in a notebook, not always on the command line
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+    ipython = sys.modules.get("IPython")  # a Jupyter kernel has always imported it; elsewhere it need not be loaded
+    return ipython is not None and "IPKernelApp" in getattr(ipython.get_ipython(), "config", {})
 
 
 def duration_text(seconds: float) -> str:
@@ -314,11 +259,8 @@ def duration_text(seconds: float) -> str:
 
 
 class ProgressLine:
-    """A progress bar a saved notebook keeps in its final state: one line of text, replaced in place.
-
-    tqdm's notebook bar is a widget, which a saved notebook keeps as ``0%|``. This line is shown
-    through an IPython display handle at most every ``min_interval`` seconds and at :meth:`close`.
-    It has the part of tqdm's interface that :class:`Progress` uses.
+    """A progress bar that a saved notebook keeps in its final state (tqdm's notebook widget is saved as ``0%|``):
+    one line of text, replaced in place at most every ``min_interval`` seconds; the part of tqdm that :class:`Progress` uses.
 
     >>> bar = ProgressLine(total=10, desc="lenet", enabled=False)
     >>> bar.update(4); bar.set_postfix(loss="0.512")
@@ -332,7 +274,7 @@ class ProgressLine:
         self._start, self._handle, self._last_draw = time.perf_counter(), None, 0.0
 
     def text(self, elapsed: float | None = None) -> str:
-        """The line as it reads now (``elapsed`` seconds into the run)."""
+        """The line as it reads ``elapsed`` seconds into the run."""
         elapsed = time.perf_counter() - self._start if elapsed is None else elapsed
         parts = [f"{self.n}/{self.total} batches" if self.total else f"{self.n} batches", duration_text(elapsed)]
         if self.total and 0 < self.n < self.total:
@@ -344,7 +286,7 @@ class ProgressLine:
     def update(self, n: int = 1) -> None:
         self.n += n
         if self.enabled and time.monotonic() - self._last_draw >= self.min_interval:
-            self._draw()
+            self.close()
 
     def set_description(self, desc: str, refresh: bool = True) -> None:
         self.desc = desc
@@ -353,32 +295,20 @@ class ProgressLine:
         self.postfix = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in values.items())
 
     def close(self) -> None:
+        """Show the line as it reads now."""
         if self.enabled:
-            self._draw()
-
-    def _draw(self) -> None:
-        from IPython.display import display  # optional: IPython is there whenever a notebook is
-
-        bundle = {"text/plain": self.text()}
-        if self._handle is None:
-            self._handle = display(bundle, raw=True, display_id=True)
-        else:
-            self._handle.update(bundle, raw=True)
-        self._last_draw = time.monotonic()
+            from IPython.display import display  # here, not at the top: only a notebook needs it
+            bundle = {"text/plain": self.text()}
+            if self._handle is None:
+                self._handle = display(bundle, raw=True, display_id=True)
+            else:
+                self._handle.update(bundle, raw=True)
+            self._last_draw = time.monotonic()
 
 
 class Progress(Callback):
-    """The progress bar (a :class:`ProgressLine` in a notebook, tqdm's in a terminal) and a time estimate.
-
-    ``announce`` (None: in notebooks) prints, after the first batches, about how long the run
-    will take; the first batch is a warm-up and is not timed, and a test batch is counted as a
-    third of a training step. The bar shows the epoch's running figures at most twice a second.
-
-    >>> Progress(progress=False, announce=False).progress
-    False
-    """
-
-    TIMED = 3  # batches timed after the warm-up batch
+    """The progress bar (a :class:`ProgressLine` in a notebook, tqdm's in a terminal) with the epoch's running
+    figures, and ``announce`` (None: in notebooks), an estimate of the run's time from its first batches."""
 
     def __init__(self, *, progress: bool = True, announce: bool | None = None) -> None:
         self.progress, self.announce = progress, announce
@@ -395,30 +325,26 @@ class Progress(Callback):
 
     def after_batch(self, run, loss, out, y) -> None:
         if self.to_announce:
-            self._announce(run)
+            last = min(3, run.batches - 1)  # 3 batches timed after the first, a warm-up; a test batch is 1/3 of a step
+            if run.batch == 0 and last > 0:
+                sync(run.precision.device)
+                self.started = time.perf_counter()
+            elif run.batch >= last:
+                sync(run.precision.device)
+                per_batch = (time.perf_counter() - self.started) / max(run.batch, 1)
+                seconds = per_batch * run.epochs * (run.batches + run.test_batches / 3)
+                print(f"{self.name}: about {duration_text(seconds)} for {run.epochs} epoch{'s' if run.epochs != 1 else ''} of "
+                      f"{run.batches} batches (timed on the first batches on this machine)", flush=True)
+                self.to_announce = False
         self.bar.update(1)
-        if self.progress and time.perf_counter() - self.shown > 0.5:
+        if self.progress and time.perf_counter() - self.shown > 0.5:  # means() waits for the GPU: not every batch
             self.shown = time.perf_counter()
             loss, accuracy = run.metrics.means()
             self.bar.set_postfix(loss=f"{loss:.3f}", acc=f"{accuracy:.3f}", refresh=False)
 
-    def _announce(self, run) -> None:
-        last = min(self.TIMED, run.batches - 1)
-        if run.batch == 0 and last > 0:
-            sync(run.precision.device)
-            self.started = time.perf_counter()
-        if run.batch < last:
-            return
-        sync(run.precision.device)
-        per_batch = (time.perf_counter() - self.started) / max(run.batch, 1)
-        steps = run.epochs * (run.batches + run.test_batches / 3)
-        print(f"{self.name}: about {duration_text(per_batch * steps)} for {run.epochs} epoch{'s' if run.epochs != 1 else ''} "
-              f"of {run.batches} batches (timed on the first batches on this machine)", flush=True)
-        self.to_announce = False
-
     def after_epoch(self, run) -> None:
-        row = run.rows[-1]
-        self.bar.set_postfix(loss=f"{row['train_loss']:.3f}", train_acc=f"{row['train_acc']:.3f}", test_acc=f"{row['test_acc']:.3f}")
+        r = run.rows[-1]
+        self.bar.set_postfix(loss=f"{r['train_loss']:.3f}", train_acc=f"{r['train_acc']:.3f}", test_acc=f"{r['test_acc']:.3f}")
 
     def after_fit(self, run) -> None:
         self.bar.close()

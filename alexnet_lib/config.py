@@ -1,10 +1,4 @@
-"""The run's settings, one explicit object, and the idioms every module shares (once each, here).
-
-``cfg = get_config()`` reads the data root, profile and device from the environment each time
-(README.md lists the variables; tests pass their own ``environ``), and ``cfg.describe()`` tells a
-notebook's reader what the run used. Importing this module loads no torch (the command line and
-:mod:`alexnet_lib.shapes` rely on that).
-"""
+"""The run's settings in one explicit object, and the idioms every module shares, each written once here."""
 
 from __future__ import annotations
 
@@ -17,7 +11,6 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import torch
-    from torch import nn
 
 ENV_DATA, ENV_PROFILE, ENV_OFFLINE, ENV_DEVICE = "ALEXNET_DATA", "ALEXNET_PROFILE", "ALEXNET_OFFLINE", "ALEXNET_DEVICE"
 ENV_MAX_IMAGES, ENV_MAX_EPOCHS = "ALEXNET_MAX_IMAGES", "ALEXNET_MAX_EPOCHS"
@@ -35,17 +28,14 @@ def is_whole_number(value: object, minimum: float = 1) -> bool:
 
 @contextlib.contextmanager
 def seeded(seed: int | None, device: torch.device | str = "cpu") -> Iterator[None]:
-    """Seed PyTorch's CPU generator (and, on a CUDA ``device``, every GPU's) for the block, then restore them.
-
-    ``None`` seeds nothing; restoring them means that seeding never changes what follows the block.
+    """Seed PyTorch (and every GPU on a CUDA ``device``) for the block, then restore its generators; None seeds nothing.
 
     >>> import torch
     >>> with seeded(0): a = torch.rand(2)
     >>> with seeded(0): torch.equal(a, torch.rand(2))
     True
     """
-    import torch  # deferred: importing this module must not load torch
-
+    import torch  # deferred: importing this module loads no torch (the command line and shapes.py rely on that)
     if seed is not None and not is_whole_number(seed, minimum=0):
         raise ValueError(f"seed={seed!r} should be a whole number >= 0 (or None to use torch's global generator).")
     gpus = list(range(torch.cuda.device_count())) if seed is not None and torch.device(device).type == "cuda" else []
@@ -55,11 +45,11 @@ def seeded(seed: int | None, device: torch.device | str = "cpu") -> Iterator[Non
         yield
 
 
-def model_name(model: nn.Module) -> str:
+def model_name(model: torch.nn.Module) -> str:
     """The name a model goes by in messages and tables: its ``model_name``, else its class name.
 
-    >>> from torch import nn
-    >>> model_name(nn.Linear(2, 3))
+    >>> import torch
+    >>> model_name(torch.nn.Linear(2, 3))
     'Linear'
     """
     return getattr(model, "model_name", type(model).__name__)
@@ -80,12 +70,14 @@ def shape_text(shape: object) -> str:
     return "×".join(str(int(v)) for v in shape) if shape else "scalar"
 
 
+def _smaller(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else min(a, b)  # None: no limit
+
+
 @dataclass(frozen=True)
 class Profile:
-    """How big a run is: which images, how many epochs, which input size; and the caps of the environment.
-
-    ``ci`` uses only leading images the offline copy has, so its results are the same whether
-    the full data set or the offline subset is on disk.
+    """How big a run is: which images, how many epochs, which input size; and the environment's caps. ``capped``
+    lowers its limits to caps, ``images_for`` and ``epochs_for`` lower a run's own numbers to its limits.
 
     >>> p = PROFILES["ci"].capped(max_images=500, max_epochs=1)  # a cap never raises a profile's own limit
     >>> p.train_images, p.test_images, p.images_for(800, 200), p.epochs_for(20), p.images_text()
@@ -102,27 +94,23 @@ class Profile:
     max_epochs: int | None = None  # a cap on every training run's epochs (ALEXNET_MAX_EPOCHS); None: none
 
     def capped(self, max_images: int | None = None, max_epochs: int | None = None) -> Profile:
-        """This profile with at most ``max_images`` images per split and ``max_epochs`` epochs per run."""
         return replace(self, train_images=_smaller(self.train_images, max_images),
                        test_images=_smaller(self.test_images, max_images), max_epochs=_smaller(self.max_epochs, max_epochs))
 
     def images_for(self, train: int, test: int) -> tuple[int, int]:
-        """``train`` and ``test`` images, or this profile's own numbers where those are smaller."""
         return _smaller(train, self.train_images), _smaller(test, self.test_images)
 
     def epochs_for(self, epochs: int) -> int:
-        """``epochs``, or the cap on epochs where that is smaller."""
         return _smaller(epochs, self.max_epochs)
 
     def images_text(self) -> str:
-        """The data this profile uses, in words (``all`` or ``first N``)."""
         train, test = ("all" if n is None else f"first {n:,}" for n in (self.train_images, self.test_images))
         return f"{train} training and {test} test images"
 
 
 PROFILES: dict[str, Profile] = {p.name: p for p in (
     Profile("ci", "tiny and fast: what the tests and CI run (seconds per notebook)",
-            train_images=2_000, test_images=1_000, epochs=2, batch_size=128, alexnet_input=64),
+            train_images=2_000, test_images=1_000, epochs=2, batch_size=128, alexnet_input=64),  # fits in the offline subset
     Profile("cpu", "a laptop CPU: at most 10 minutes per notebook, AlexNet at 64x64, training budgets sized for 2 cores",
             train_images=None, test_images=None, epochs=10, batch_size=128, alexnet_input=64),
     Profile("gpu", "a CUDA GPU: the book's AlexNet at 224x224, about 5 minutes per notebook on a T4 (estimated, not yet timed)",
@@ -130,18 +118,11 @@ PROFILES: dict[str, Profile] = {p.name: p for p in (
 )}
 
 
-def _smaller(a: int | None, b: int | None) -> int | None:
-    """The smaller of two limits, where None means no limit."""
-    return b if a is None else a if b is None else min(a, b)
-
-
-def _caps(env: Mapping[str, str]) -> tuple[int | None, int | None]:
-    """``(ALEXNET_MAX_IMAGES, ALEXNET_MAX_EPOCHS)`` as whole numbers >= 1, None where unset or empty."""
-    raw = [env.get(name, "").strip().replace("_", "").replace(",", "") for name in (ENV_MAX_IMAGES, ENV_MAX_EPOCHS)]
-    for name, text in zip((ENV_MAX_IMAGES, ENV_MAX_EPOCHS), raw):
-        if text and (not text.isdigit() or int(text) < 1):
-            raise ValueError(f"{name}={env[name]!r} should be a whole number >= 1 (or unset it for no cap).")
-    return int(raw[0]) if raw[0] else None, int(raw[1]) if raw[1] else None
+def _cap(env: Mapping[str, str], name: str) -> int | None:
+    text = env.get(name, "").strip().replace("_", "").replace(",", "")  # 10_000 and 10,000 are 10000
+    if text and (not text.isdigit() or int(text) < 1):
+        raise ValueError(f"{name}={env[name]!r} should be a whole number >= 1 (or unset it for no cap).")
+    return int(text) if text else None
 
 
 def is_true(value: str | None) -> bool:
@@ -159,11 +140,9 @@ def available_device(environ: Mapping[str, str] | None = None) -> str:
     >>> available_device({"ALEXNET_DEVICE": "cpu"})
     'cpu'
     """
-    import torch  # deferred: reading the configuration must not load torch
-
+    import torch  # deferred, as in seeded()
     requested = (os.environ if environ is None else environ).get(ENV_DEVICE, "").strip().lower()
-    mps = getattr(torch.backends, "mps", None)
-    has = {"cuda": torch.cuda.is_available(), "mps": mps is not None and mps.is_available(), "cpu": True}
+    has = {"cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available(), "cpu": True}
     kind = requested.split(":", 1)[0]
     if requested and (kind not in has or (kind != "cuda" and ":" in requested)):
         raise ValueError(f"{ENV_DEVICE}={requested!r} is not a device; choose cpu, cuda, cuda:N or mps (or unset it).")
@@ -180,21 +159,8 @@ def default_data_root() -> Path:
     'data'
     """
     repo = _PACKAGE_DIR.parent
-    if (repo / "pyproject.toml").is_file() and (repo / "notebooks").is_dir():
-        return repo / "data"
-    return Path.home() / ".cache" / "alexnet-lib" / "data"
-
-
-def figures_dir() -> Path:
-    """Where notebooks save their figures, created if missing: ``figures/`` in the checkout, else ``./figures``.
-
-    >>> figures_dir().name
-    'figures'
-    """
-    repo = _PACKAGE_DIR.parent
-    folder = repo / "figures" if default_data_root() == repo / "data" else Path.cwd() / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    in_checkout = (repo / "pyproject.toml").is_file() and (repo / "notebooks").is_dir()
+    return repo / "data" if in_checkout else Path.home() / ".cache" / "alexnet-lib" / "data"
 
 
 def resolve_profile(environ: Mapping[str, str] | None = None, device: str | None = None) -> tuple[Profile, str]:
@@ -205,11 +171,11 @@ def resolve_profile(environ: Mapping[str, str] | None = None, device: str | None
     """
     env = os.environ if environ is None else environ
     requested = env.get(ENV_PROFILE, "").strip().lower()
-    if requested and requested not in PROFILES:
+    if requested in PROFILES:
+        return PROFILES[requested], f"set by {ENV_PROFILE}"
+    if requested:
         raise ValueError(f"{ENV_PROFILE}={env[ENV_PROFILE]!r} is not a profile; "
                          f"choose one of {', '.join(PROFILES)} (or unset it to choose automatically).")
-    if requested:
-        return PROFILES[requested], f"set by {ENV_PROFILE}"
     if is_true(env.get("CI")):
         return PROFILES["ci"], "CI is set"
     if (available_device() if device is None else device).startswith("cuda"):
@@ -225,7 +191,8 @@ def profile_named(name: str, environ: Mapping[str, str] | None = None) -> Profil
     """
     if name not in PROFILES:
         raise ValueError(f"profile={name!r} is not a profile; choose one of {', '.join(PROFILES)}.")
-    return PROFILES[name].capped(*_caps(os.environ if environ is None else environ))
+    env = os.environ if environ is None else environ
+    return PROFILES[name].capped(_cap(env, ENV_MAX_IMAGES), _cap(env, ENV_MAX_EPOCHS))
 
 
 def shown_path(path: Path) -> str:
@@ -266,7 +233,7 @@ class Config:
 
 
 def get_config(environ: Mapping[str, str] | None = None) -> Config:
-    """The configuration the environment (``os.environ`` by default) asks for.
+    """The configuration the environment (``os.environ`` by default; README.md lists the variables) asks for.
 
     >>> cfg = get_config({"ALEXNET_DATA": "/tmp/fm", "ALEXNET_PROFILE": "ci", "ALEXNET_MAX_EPOCHS": "1"})
     >>> cfg.data_root, cfg.profile.name, cfg.profile.max_epochs
@@ -278,6 +245,5 @@ def get_config(environ: Mapping[str, str] | None = None) -> Config:
     raw = env.get(ENV_DATA, "").strip()
     data_root = Path(raw).expanduser().resolve() if raw else default_data_root()
     source = f"from {ENV_DATA}" if raw else f"default; set {ENV_DATA} to change"
-    max_images, max_epochs = _caps(env)
-    return Config(data_root, source, profile.capped(max_images, max_epochs), profile_source, device,
-                  offline=is_true(env.get(ENV_OFFLINE)), max_images=max_images)
+    return Config(data_root, source, profile_named(profile.name, env), profile_source, device,
+                  offline=is_true(env.get(ENV_OFFLINE)), max_images=_cap(env, ENV_MAX_IMAGES))

@@ -1,11 +1,7 @@
 """Fashion-MNIST on disk (verified, found or downloaded, loaded), then made into batches on the device.
 
-The files are torchvision's, ``<root>/FashionMNIST/raw/*-ubyte``. Missing ones are downloaded
-if the internet is reachable; if not, or if a file is damaged, one error says which folder or
-file and how to fix it, at once. The images are then held once as a ``uint8`` tensor on the
-training device (Fashion-MNIST's 60,000 are 47 MB), and each batch is cut from it and
-transformed in a few tensor operations (:class:`BatchTransform`), instead of decoding image by
-image on every epoch in loader processes that compete with the training for the CPU.
+The images are held once as a ``uint8`` tensor on the training device (60,000 are 47 MB); each batch is cut from it and
+transformed by a few tensor operations (:class:`BatchTransform`), not decoded image by image in processes competing for the CPU.
 """
 
 from __future__ import annotations
@@ -30,7 +26,8 @@ FASHION_MNIST_SIDE = 28  # pixels; Xiao, Rasul and Vollgraf 2017
 CLASS_NAMES = ("t-shirt/top", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle boot")
 # The mean and standard deviation of the pixels (in [0, 1]) of the 60,000 training images.
 FASHION_MNIST_MEAN, FASHION_MNIST_STD = (0.2860,), (0.3530,)
-_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"), "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 # The official files' sizes (torchvision publishes md5s of the archives only): headers, then 784 bytes an image, 1 a label.
 OFFICIAL_SIZES = {"train-images-idx3-ubyte": 47_040_016, "train-labels-idx1-ubyte": 60_008,
                   "t10k-images-idx3-ubyte": 7_840_016, "t10k-labels-idx1-ubyte": 10_008}
@@ -65,80 +62,50 @@ def _missing(folder: Path, reason: str) -> DataNotFoundError:
         f"  - or, with internet access, run `python -m alexnet_lib doctor --download` to download it into {folder.parent.parent}.")
 
 
-def _idx_dims(path: Path, ndim: int) -> tuple[int, ...]:
-    """The dimensions an IDX file declares: after a magic number (0x0800 + ndim: bytes, ndim dimensions), a big-endian uint32 each."""
+def _idx_dims(path: Path, ndim: int, items: str) -> tuple[int, ...]:
+    """The dimensions an IDX file declares (the first counts ``items``), once its magic number and size agree with them."""
     size = 4 + 4 * ndim
     with path.open("rb") as f:
         header = f.read(size)
     if len(header) < size:
         raise _damaged(path, f"it holds {len(header)} bytes, less than the {size}-byte IDX header")
-    magic, *dims = struct.unpack(f">{1 + ndim}I", header)
+    magic, *dims = struct.unpack(f">{1 + ndim}I", header)  # big-endian uint32s; then a byte per value
     if magic != 0x0800 + ndim:
         raise _damaged(path, f"its magic number is {magic:#010x}, not {0x0800 + ndim:#010x} (an IDX file of {ndim}-d bytes)")
+    if (actual := path.stat().st_size) != (declared := size + math.prod(dims)):
+        raise _damaged(path, f"it is {actual:,} bytes but its header declares {dims[0]:,} {items} ({declared:,} bytes)")
     return tuple(dims)
 
 
-def _count(images: Path, labels: Path) -> int:
-    """The images in a split, once both files agree with their headers and each other, and every label is a class."""
-    n, rows, cols = _idx_dims(images, 3)
-    if (rows, cols) != (FASHION_MNIST_SIDE, FASHION_MNIST_SIDE):
-        raise _damaged(images, f"its header declares {rows}×{cols} images, not Fashion-MNIST's 28×28")
-    if (size := images.stat().st_size) != 16 + n * rows * cols:
-        raise _damaged(images, f"it is {size:,} bytes but its header declares {n:,} images ({16 + n * rows * cols:,} bytes)")
-    (m,) = _idx_dims(labels, 1)
-    values = labels.read_bytes()[8:]
-    if len(values) != m:
-        raise _damaged(labels, f"it is {8 + len(values):,} bytes but its header declares {m:,} labels ({8 + m:,} bytes)")
-    if values and max(values) >= len(CLASS_NAMES):
-        first = next(i for i, label in enumerate(values) if label >= len(CLASS_NAMES))
-        raise _damaged(labels, f"the label at position {first:,} is {values[first]}, but Fashion-MNIST's classes are 0 to 9")
-    if n != m:
-        raise _damaged(images.parent, f"{images.name} holds {n:,} images but {labels.name} holds {m:,} labels")
-    return n
-
-
 def fashion_mnist_counts(root: str | Path | None = None) -> dict[str, int] | None:
-    """Images per split under ``root``; None if a file is missing; a :class:`DataDamagedError` if one is damaged.
-
-    Checks cheap enough for every load: magic numbers and sizes agree with the headers, the images
-    are 28×28, the labels are classes, one per image. :func:`verify_fashion_mnist` adds checksums.
+    """Images per split under ``root``, after checks cheap enough for every load (headers and sizes agree, images are
+    28×28, one label each, a class); None if a file is missing; a :class:`DataDamagedError` if one is damaged.
 
     >>> fashion_mnist_counts("/nonexistent") is None
     True
     """
     folder = fashion_mnist_folder(root)
-    if not all((folder / name).is_file() for names in _FILES.values() for name in names):
+    if not all((folder / name).is_file() for name in OFFICIAL_SIZES):
         return None
-    return {split: _count(folder / images, folder / labels) for split, (images, labels) in _FILES.items()}
-
-
-def _md5(path: Path, unzip: bool = False) -> str:
-    """The md5 of a file, or with ``unzip`` of what a .gz archive holds."""
-    digest = hashlib.md5()
-    with (gzip.open if unzip else open)(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def _verify_against_archive(path: Path, archive_md5: str) -> str:
-    archive = path.with_name(path.name + ".gz")
-    if not archive.is_file():
-        official = "the official size" if path.stat().st_size == OFFICIAL_SIZES[path.name] else "not the official size (a subset)"
-        return f"{path.name}: {official}, no archive to check an md5"
-    if _md5(archive) != archive_md5:
-        raise _damaged(archive, f"its md5 is not torchvision's published {archive_md5}")
-    if _md5(archive, unzip=True) != _md5(path):
-        raise _damaged(path, f"its contents differ from those of {archive.name}, whose md5 is torchvision's")
-    return f"{path.name}: equal to {archive.name}, whose md5 is torchvision's"
+    counts = {}
+    for split, (images, labels) in _FILES.items():
+        images, labels = folder / images, folder / labels
+        n, rows, cols = _idx_dims(images, 3, "images")
+        if (rows, cols) != (FASHION_MNIST_SIDE, FASHION_MNIST_SIDE):
+            raise _damaged(images, f"its header declares {rows}×{cols} images, not Fashion-MNIST's 28×28")
+        (m,) = _idx_dims(labels, 1, "labels")
+        if (values := labels.read_bytes()[8:]) and max(values) >= len(CLASS_NAMES):
+            first = next(i for i, label in enumerate(values) if label >= len(CLASS_NAMES))
+            raise _damaged(labels, f"the label at position {first:,} is {values[first]}, but Fashion-MNIST's classes are 0 to 9")
+        if n != m:
+            raise _damaged(folder, f"{images.name} holds {n:,} images but {labels.name} holds {m:,} labels")
+        counts[split] = n
+    return counts
 
 
 def verify_fashion_mnist(root: str | Path | None = None) -> list[str]:
-    """Check Fashion-MNIST thoroughly (what ``doctor`` runs); return one line per file saying what was checked.
-
-    After :func:`fashion_mnist_counts`' checks, each archive (``*.gz``) torchvision's download left
-    beside a file is checked against its published md5, and the file against its contents; copies
-    without archives (the offline subset) get the cheap checks only. Loading skips this (a second).
+    """Check Fashion-MNIST thoroughly, as ``doctor`` does; return a line per file saying what was checked: beyond
+    :func:`fashion_mnist_counts`, the file against the archive (``*.gz``) beside it, and the archive against torchvision's md5.
 
     >>> verify_fashion_mnist()[0]
     'train-images-idx3-ubyte: ...'
@@ -148,8 +115,19 @@ def verify_fashion_mnist(root: str | Path | None = None) -> list[str]:
         raise _missing(folder, "a file is missing")
     from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
-    archives = dict(FashionMNIST.resources)  # archive name -> its published md5
-    return [_verify_against_archive(folder / name, archives[name + ".gz"]) for names in _FILES.values() for name in names]
+    published, lines = dict(FashionMNIST.resources), []  # archive name -> its md5
+    for name, official_size in OFFICIAL_SIZES.items():
+        path, archive = folder / name, folder / f"{name}.gz"
+        if not archive.is_file():
+            official = "the official size" if path.stat().st_size == official_size else "not the official size (a subset)"
+            lines.append(f"{name}: {official}, no archive to check an md5")
+        elif hashlib.md5(archive.read_bytes()).hexdigest() != published[archive.name]:
+            raise _damaged(archive, f"its md5 is not torchvision's published {published[archive.name]}")
+        elif gzip.decompress(archive.read_bytes()) != path.read_bytes():
+            raise _damaged(path, f"its contents differ from those of {archive.name}, whose md5 is torchvision's")
+        else:
+            lines.append(f"{name}: equal to {archive.name}, whose md5 is torchvision's")
+    return lines
 
 
 def _mirror_reachable(timeout: float = 3.0) -> bool:
@@ -164,32 +142,26 @@ def _mirror_reachable(timeout: float = 3.0) -> bool:
 
 
 def ensure_fashion_mnist(root: str | Path | None = None, download: bool | None = None) -> dict[str, int]:
-    """Make sure Fashion-MNIST is on disk; return the images per split.
-
-    ``download=None`` downloads only when files are missing, ``ALEXNET_OFFLINE`` is unset and
-    torchvision's mirror answers within seconds; otherwise the error names the folder and the fix.
+    """Make sure Fashion-MNIST is on disk; return the images per split. Missing files are downloaded unless
+    ``download=False``, ``ALEXNET_OFFLINE`` is set or torchvision's mirror does not answer within seconds.
 
     >>> ensure_fashion_mnist("/nonexistent", download=False)
     Traceback (most recent call last):
-    ...
     alexnet_lib.data.DataNotFoundError: Fashion-MNIST was not found in /nonexistent/FashionMNIST/raw (download=False). ...
     """
-    cfg = get_config()
-    root = cfg.data_root if root is None else Path(root)
     folder = fashion_mnist_folder(root)
     if (counts := fashion_mnist_counts(root)) is not None:
         return counts
     if download is False:
         raise _missing(folder, "download=False")
-    if cfg.offline:
+    if get_config().offline:
         raise _missing(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded")
     if not _mirror_reachable():
         raise _missing(folder, "no internet connection to download it")
     from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
     try:
-        for train in (True, False):
-            FashionMNIST(root=str(root), train=train, download=True)
+        FashionMNIST(root=str(folder.parent.parent), download=True)  # both splits, into <root>/FashionMNIST/raw
     except Exception as exc:  # network errors come in many types; all mean the same to a student
         raise _missing(folder, f"the download failed: {exc}") from exc
     if (counts := fashion_mnist_counts(root)) is None:
@@ -199,41 +171,33 @@ def ensure_fashion_mnist(root: str | Path | None = None, download: bool | None =
 
 def load_fashion_mnist(train: bool = True, root: str | Path | None = None, limit: int | None = None,
                        download: bool | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST's images as uint8 ``(N, 28, 28)`` and labels as int64 ``(N,)``.
-
-    ``limit`` keeps the split's first ``limit`` images (the official order), so the full download
-    and the offline subset give the same images.
+    """Fashion-MNIST's images as uint8 ``(N, 28, 28)`` and labels as int64 ``(N,)``: the split's first ``limit``, in the
+    official order, so the full download and the offline subset give the same images.
 
     >>> images, labels = load_fashion_mnist(train=False, limit=5)
     >>> images.shape, images.dtype, labels.tolist()
     (torch.Size([5, 28, 28]), torch.uint8, [9, 2, 1, 1, 6])
     """
-    root = get_config().data_root if root is None else Path(root)
     split = "train" if train else "test"
     n = ensure_fashion_mnist(root, download=download)[split]
     if limit is not None and not 1 <= limit <= n:
         raise ValueError(f"limit must be a positive number of images, got {limit}." if limit < 1 else
                          f"limit={limit:,} asks for more {split} images than the {n:,} in {fashion_mnist_folder(root)}; "
                          f"use limit <= {n:,} or the full data set.")
-    from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
-
-    ds = FashionMNIST(root=str(root), train=train, download=False)
-    return ds.data[:limit].contiguous(), ds.targets[:limit].contiguous()
+    images, labels = ((fashion_mnist_folder(root) / name).read_bytes() for name in _FILES[split])
+    pixels = torch.frombuffer(bytearray(images), dtype=torch.uint8)[16:]  # after a 16-byte header, a byte per pixel
+    return pixels.view(n, FASHION_MNIST_SIDE, FASHION_MNIST_SIDE)[:limit].clone(), torch.tensor(list(labels[8:][:limit]))
 
 
 @dataclass(frozen=True)
 class BatchTransform:
     """What a uint8 batch ``(N, C, H, W)`` goes through on its way to the model, as torchvision's per-image transforms.
 
-    In order, each skipped when None: to float in [0, 1]; ``resize`` the shorter side (bilinear,
-    antialiased); ``crop``, in training at random after zero-``padding``, else at the centre;
-    ``flip`` half the training images; repeat a grey channel to ``channels``; normalise by
-    ``mean`` and ``std`` (one per channel). :meth:`torchvision_equivalent` is its reference, which
-    ``tests/test_loaders.py`` compares image by image: equal to torchvision's v2 ``resize`` of
-    floats, within 1/255 of PIL's, which rounds to 8 bits.
+    In order, each skipped when None: to float in [0, 1]; ``resize`` the shorter side (bilinear, antialiased); ``crop``,
+    in training at random after zero-``padding``, else at the centre; ``flip`` half the training images; repeat a grey
+    channel to ``channels``; normalise by ``mean`` and ``std`` (one per channel).
 
-    >>> t = BatchTransform(resize=4, mean=(0.5,), std=(0.5,))
-    >>> x = t(torch.full((2, 1, 2, 2), 255, dtype=torch.uint8))
+    >>> x = BatchTransform(resize=4, mean=(0.5,), std=(0.5,))(torch.full((2, 1, 2, 2), 255, dtype=torch.uint8))
     >>> x.shape, x.max().item()
     (torch.Size([2, 1, 4, 4]), 1.0)
     """
@@ -247,11 +211,9 @@ class BatchTransform:
     channels: int | None = None
 
     def __post_init__(self) -> None:
-        for name, side in (("resize", self.resize), ("crop", self.crop)):
-            if side is not None and not is_whole_number(side):
-                raise ValueError(f"{name}={side!r} should be a side in pixels, a whole number >= 1.")
-        if not is_whole_number(self.padding, minimum=0):
-            raise ValueError(f"padding={self.padding!r} should be a whole number of pixels >= 0.")
+        for name, pixels, minimum in (("resize", self.resize, 1), ("crop", self.crop, 1), ("padding", self.padding, 0)):
+            if pixels is not None and not is_whole_number(pixels, minimum=minimum):
+                raise ValueError(f"{name}={pixels!r} should be a whole number of pixels >= {minimum}.")
         if self.padding and self.crop is None:
             raise ValueError(f"padding={self.padding} pads before a random crop; give crop too (e.g. crop=28 for 28×28 images).")
         if (self.mean is None) != (self.std is None):
@@ -273,8 +235,20 @@ class BatchTransform:
             size = (self.resize, int(self.resize * w / h)) if h <= w else (int(self.resize * h / w), self.resize)
             if size != (h, w):
                 x = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
-        if self.crop is not None:
-            x = self._random_crop(x, generator) if train else self._center_crop(x)
+        c, p = self.crop, self.padding
+        if c is not None and train:  # each image its own window, after zero-padding
+            x = F.pad(x, (p, p, p, p)) if p else x
+            n, _, h, w = x.shape
+            if c > h or c > w:
+                raise ValueError(f"crop={c} is larger than the {h}×{w} images (after padding {p}); resize them first.")
+            top = torch.randint(0, h - c + 1, (n,), generator=generator)
+            left = torch.randint(0, w - c + 1, (n,), generator=generator)
+            x = (_slice_crops if x.device.type == "cpu" else _gather_crops)(x, top, left, c, c)  # slices are cheaper on a CPU
+        elif c is not None:  # at the centre, as torchvision: zero-padded first if too small, and its rounding
+            pad_h, pad_w = max(c - x.shape[-2], 0), max(c - x.shape[-1], 0)
+            x = F.pad(x, (pad_w // 2, (pad_w + 1) // 2, pad_h // 2, (pad_h + 1) // 2)) if pad_h or pad_w else x
+            top, left = int(round((x.shape[-2] - c) / 2.0)), int(round((x.shape[-1] - c) / 2.0))
+            x = x[..., top : top + c, left : left + c]
         if train and self.flip:
             flip = torch.rand(len(x), generator=generator) < 0.5
             x = torch.where(flip.to(x.device)[:, None, None, None], x.flip(-1), x)
@@ -289,35 +263,14 @@ class BatchTransform:
             x = x.sub(mean).div_(std)
         return x.contiguous()
 
-    def _center_crop(self, x: torch.Tensor) -> torch.Tensor:
-        c = self.crop
-        pad_h, pad_w = max(c - x.shape[-2], 0), max(c - x.shape[-1], 0)  # torchvision pads with zeros first
-        x = F.pad(x, (pad_w // 2, (pad_w + 1) // 2, pad_h // 2, (pad_h + 1) // 2)) if pad_h or pad_w else x
-        top, left = int(round((x.shape[-2] - c) / 2.0)), int(round((x.shape[-1] - c) / 2.0))  # torchvision's rounding
-        return x[..., top : top + c, left : left + c]
-
-    def _random_crop(self, x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        c, p = self.crop, self.padding
-        x = F.pad(x, (p, p, p, p)) if p else x
-        n, _, h, w = x.shape
-        if c > h or c > w:
-            raise ValueError(f"crop={c} is larger than the {h}×{w} images (after padding {p}); resize them first.")
-        top, left = torch.randint(0, h - c + 1, (n,), generator=generator), torch.randint(0, w - c + 1, (n,), generator=generator)
-        crops = _slice_crops if x.device.type == "cpu" else _gather_crops  # slices are cheaper on a CPU
-        return crops(x, top, left, c, c)
-
     def torchvision_equivalent(self, train: bool = False):
-        """The per-image torchvision transforms (a PIL image in, a float tensor out) this batch transform matches.
+        """The per-image torchvision transforms (a PIL image in, a float tensor out) this matches: its reference, which a test
+        compares with it image by image (equal to torchvision's v2 ``resize`` of floats, within 1/255 of PIL's 8-bit one).
 
-        >>> BatchTransform(resize=64, crop=64, padding=4, flip=True).torchvision_equivalent(train=True)
-        Compose(
-            Resize(size=64, interpolation=bilinear, max_size=None, antialias=True)
-            RandomCrop(size=(64, 64), padding=4)
-            RandomHorizontalFlip(p=0.5)
-            ToTensor()
-        )
+        >>> BatchTransform(crop=24, flip=True).torchvision_equivalent(train=True).transforms
+        [RandomCrop(size=(24, 24), padding=None), RandomHorizontalFlip(p=0.5), ToTensor()]
         """
-        from torchvision import transforms as T  # deferred: torchvision takes a second to import, and only this reference needs it
+        from torchvision import transforms as T  # deferred: torchvision takes a second to import; only this reference needs it
 
         steps = [
             self.resize and T.Resize(self.resize, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
@@ -337,9 +290,8 @@ def _slice_crops(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, th: int
 
 def _gather_crops(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, th: int, tw: int) -> torch.Tensor:
     """The windows of :func:`_slice_crops` in one indexing operation (no launch per image on a GPU)."""
-    top, left = top.to(x.device), left.to(x.device)
-    rows = (top[:, None] + torch.arange(th, device=x.device))[:, :, None]  # (N, th, 1)
-    cols = (left[:, None] + torch.arange(tw, device=x.device))[:, None, :]  # (N, 1, tw)
+    rows = (top.to(x.device)[:, None] + torch.arange(th, device=x.device))[:, :, None]  # (N, th, 1)
+    cols = (left.to(x.device)[:, None] + torch.arange(tw, device=x.device))[:, None, :]  # (N, 1, tw)
     batch = torch.arange(len(x), device=x.device)[:, None, None]
     return x.permute(0, 2, 3, 1)[batch, rows, cols].permute(0, 3, 1, 2)  # (N, th, tw, C) -> (N, C, th, tw)
 
@@ -347,15 +299,12 @@ def _gather_crops(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, th: in
 class BatchLoader:
     """``(X, y)`` batches cut from images held in one uint8 tensor, each through a :class:`BatchTransform`.
 
-    ``images`` ``(N, H, W)`` or ``(N, C, H, W)`` and ``labels`` ``(N,)`` move once to ``device``
-    (default: where they are). ``augment`` applies the transform's random crop and flip (training).
-    ``shuffle`` draws each pass's order from ``seed`` and the pass number, so the k-th pass is the
-    same in every run; :meth:`set_epoch` chooses the pass, as for PyTorch's ``DistributedSampler``.
+    ``images`` and ``labels`` move once to ``device`` (default: where they are); ``augment`` applies the random crop and
+    flip; ``shuffle`` draws pass k's order from ``seed`` and k (:meth:`set_epoch` sets k, as ``DistributedSampler``'s does).
 
-    >>> images = torch.zeros(10, 28, 28, dtype=torch.uint8)
-    >>> first = BatchLoader(images, torch.arange(10), 4, shuffle=True, seed=1)
-    >>> again = BatchLoader(images, torch.arange(10), 4, shuffle=True, seed=1)
-    >>> [y.tolist() for _, y in first] == [y.tolist() for _, y in again], len(first)
+    >>> images, labels = torch.zeros(10, 28, 28, dtype=torch.uint8), torch.arange(10)
+    >>> runs = [[y.tolist() for _, y in BatchLoader(images, labels, 4, shuffle=True, seed=1)] for run in range(2)]
+    >>> runs[0] == runs[1], len(runs[0])
     (True, 3)
     """
 
@@ -365,7 +314,7 @@ class BatchLoader:
             raise ValueError(f"batch_size={batch_size!r} should be a whole number of images >= 1.")
         images = images.unsqueeze(1) if images.dim() == 3 else images
         if images.dim() != 4 or images.dtype != torch.uint8:
-            raise ValueError(f"images should be uint8 shaped (N, H, W) or (N, C, H, W); got {images.dtype} {tuple(images.shape)}.")
+            raise ValueError(f"images should be uint8, (N, H, W) or (N, C, H, W); got {images.dtype} {tuple(images.shape)}.")
         if labels.shape != (len(images),):
             raise ValueError(f"{len(images):,} images but labels of shape {tuple(labels.shape)}; give one label per image.")
         device = images.device if device is None else resolve_device(device)  # a clear error for an absent device
@@ -392,8 +341,7 @@ class BatchLoader:
 
 @dataclass
 class DataLoaders:
-    """A data set's training and test loaders, and its class names; unpacks as ``train_iter, test_iter = loaders``,
-    like Dive into Deep Learning's pair."""
+    """A data set's training and test loaders and class names; unpacks as ``train_iter, test_iter = loaders``, as in D2L."""
 
     train: BatchLoader
     test: BatchLoader
@@ -404,43 +352,35 @@ class DataLoaders:
 
 
 def split_sizes(subset: int | tuple[int | None, int | None] | None, available: tuple[int, int]) -> tuple[int | None, int | None]:
-    """How many leading training and test images ``subset`` asks for (None: all).
-
-    An int takes that many of each split, at most all; a pair ``(train, test)`` is taken as it is.
+    """How many leading training and test images ``subset`` asks for (None: all); an int, that many of each split at most.
 
     >>> split_sizes(2000, (3615, 1770)), split_sizes((2000, None), (3615, 1770)), split_sizes(None, (3615, 1770))
     ((2000, 1770), (2000, None), (None, None))
     """
     if subset is None:
         return None, None
-    if isinstance(subset, int):
-        if not is_whole_number(subset):
-            raise ValueError(f"subset={subset} should be a positive number of images (or None for all).")
+    if isinstance(subset, int) and is_whole_number(subset):
         return min(subset, available[0]), min(subset, available[1])
     if isinstance(subset, Sequence) and len(subset) == 2:
         return subset[0], subset[1]
-    raise ValueError(f"subset={subset!r} should be an int, a pair (train, test) or None.")
+    raise ValueError(f"subset={subset!r} should be a positive number of images, a pair (train, test) or None for all.")
 
 
-def fashion_mnist_loaders(
-    batch_size: int = 128, resize: int | None = None, *, subset: int | tuple[int | None, int | None] | None = None,
-    crop: int | None = None, padding: int = 0, flip: bool = False, normalize: bool = False, channels: int | None = None,
-    device: str | torch.device | None = None, seed: int = 0, root: str | Path | None = None,
-) -> DataLoaders:
-    """Fashion-MNIST's training (shuffled, augmented) and test loaders, the images read once and held on ``device``.
+def fashion_mnist_loaders(batch_size: int = 128, resize: int | None = None, *, crop: int | None = None, padding: int = 0,
+                          flip: bool = False, normalize: bool = False, channels: int | None = None, seed: int = 0,
+                          subset: int | tuple[int | None, int | None] | None = None, device: str | torch.device | None = None,
+                          root: str | Path | None = None) -> DataLoaders:
+    """Fashion-MNIST's training (shuffled, augmented) and test loaders on ``device`` (default: the configured one).
 
-    ``resize``, ``crop``, ``padding``, ``flip`` and ``channels`` are :class:`BatchTransform`'s;
-    ``normalize`` uses Fashion-MNIST's mean and standard deviation; ``subset`` keeps leading images
-    (:func:`split_sizes`); ``seed`` sets the shuffle; ``device`` defaults to the configured one.
+    ``resize``, ``crop``, ``padding``, ``flip`` and ``channels`` are :class:`BatchTransform`'s; ``normalize`` uses
+    Fashion-MNIST's mean and standard deviation; ``subset`` is :func:`split_sizes`'; ``seed`` sets the shuffle.
 
     >>> train, test = fashion_mnist_loaders(256, subset=(512, 300), device="cpu")
     >>> len(train), len(test), next(iter(test))[0].shape, train.shuffle, test.shuffle
     (2, 2, torch.Size([256, 1, 28, 28]), True, False)
     """
-    cfg = get_config()
-    root, device = cfg.data_root if root is None else Path(root), cfg.device if device is None else device
-    counts = ensure_fashion_mnist(root)
-    n_train, n_test = split_sizes(subset, (counts["train"], counts["test"]))
+    device = get_config().device if device is None else device
+    n_train, n_test = split_sizes(subset, tuple(ensure_fashion_mnist(root).values()))
     mean, std = (FASHION_MNIST_MEAN, FASHION_MNIST_STD) if normalize else (None, None)
     transform = BatchTransform(resize=resize, crop=crop, padding=padding, flip=flip, mean=mean, std=std, channels=channels)
     train_x, train_y = load_fashion_mnist(train=True, root=root, limit=n_train)

@@ -19,8 +19,7 @@ __all__ = ["C3_CONNECTIONS", "EuclideanRBF", "LeNet", "LeNet5", "PartialConv2d",
 C3_CONNECTIONS: tuple[tuple[int, ...], ...] = (  # Table I: the S2 maps (0-5) that each C3 map (0-15) reads
     (0, 1, 2), (1, 2, 3), (2, 3, 4), (3, 4, 5), (0, 4, 5), (0, 1, 5),
     (0, 1, 2, 3), (1, 2, 3, 4), (2, 3, 4, 5), (0, 3, 4, 5), (0, 1, 4, 5), (0, 1, 2, 5),
-    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5),
-)  # fmt: skip
+    (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5), (0, 1, 2, 3, 4, 5))
 
 
 class ScaledTanh(nn.Module):
@@ -60,8 +59,7 @@ class Subsampling(nn.Module):
 class PartialConv2d(nn.Module):
     """A convolution whose output map ``j`` reads only the input maps ``connections[j]``: C3 (Table I).
 
-    It holds only those kernels, in ``connections``' order, and runs one grouped convolution per
-    fan-in, so C3 costs the paper's 1,516 parameters and 1,500 MACs per position, not 2,416 and 2,400.
+    It holds only those kernels, so C3 has the paper's 1,516 parameters, not 2,416; one grouped convolution runs per fan-in.
 
     >>> c3 = PartialConv2d(C3_CONNECTIONS, in_channels=6, kernel_size=5)
     >>> sum(p.numel() for p in c3.parameters()), c3(torch.zeros(1, 6, 14, 14)).shape
@@ -75,9 +73,8 @@ class PartialConv2d(nn.Module):
             raise ValueError(f"connections name input maps {bad}, but in_channels={in_channels}; use 0..{in_channels - 1}.")
         self.connections = tuple(tuple(int(i) for i in inputs) for inputs in connections)
         self.in_channels, self.out_channels, self.kernel_size = in_channels, len(connections), kernel_size
-        self.weight = nn.Parameter(torch.empty(sum(map(len, self.connections)), kernel_size, kernel_size))
+        self.weight = nn.Parameter(torch.empty(sum(map(len, self.connections)), kernel_size, kernel_size).uniform_(-0.1, 0.1))
         self.bias = nn.Parameter(torch.zeros(self.out_channels))
-        nn.init.uniform_(self.weight, -0.1, 0.1)
 
     def connection_table(self) -> torch.Tensor:
         """Table I as booleans: rows are input maps, columns output maps."""
@@ -109,9 +106,8 @@ class EuclideanRBF(nn.Module):
 
     Negated, the largest output wins, and cross-entropy is Section II-B's MAP criterion without its "rubbish class" term.
 
-    >>> rbf = EuclideanRBF(84, 10)
-    >>> int(rbf(rbf.prototypes[3:4]).argmax()), sum(p.numel() for p in rbf.parameters())  # on class 3's prototype
-    (3, 0)
+    >>> int(EuclideanRBF(84, 10)(rbf_prototypes(10)[3:4]).argmax())  # on class 3's prototype
+    3
     """
 
     def __init__(self, in_features: int = 84, num_classes: int = 10) -> None:
@@ -122,21 +118,6 @@ class EuclideanRBF(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return -((x.unsqueeze(1) - self.prototypes) ** 2).sum(-1)
-
-
-def _init_lecun_1998(model: nn.Module) -> None:
-    """Appendix A: each unit's weights and bias uniform in ±2.4 / F, F its fan-in (the inputs it reads)."""
-    with torch.no_grad():
-        for layer in model.modules():
-            units = []  # (weights, bias, fan-in); C3's maps read 3, 4 or 6 S2 maps, so are drawn one by one
-            if isinstance(layer, PartialConv2d):
-                units = [(w, b, w.numel()) for w, b in zip(layer.weight.split([len(c) for c in layer.connections]), layer.bias)]
-            elif isinstance(layer, (nn.Conv2d, nn.Linear, Subsampling)):
-                fan_in = layer.kernel_size**2 if isinstance(layer, Subsampling) else layer.weight[0].numel()
-                units = [(layer.weight, layer.bias, fan_in)]
-            for weight, bias, fan_in in units:
-                weight.uniform_(-2.4 / fan_in, 2.4 / fan_in)
-                bias.uniform_(-2.4 / fan_in, 2.4 / fan_in)
 
 
 class LeNet5(ConvNet):
@@ -154,19 +135,25 @@ class LeNet5(ConvNet):
             C1=nn.Conv2d(1, 6, kernel_size=5), tanh1=ScaledTanh(), S2=Subsampling(6), tanh2=ScaledTanh(),
             C3=PartialConv2d(C3_CONNECTIONS, in_channels=6, kernel_size=5), tanh3=ScaledTanh(),
             S4=Subsampling(16), tanh4=ScaledTanh(),
-            C5=nn.Conv2d(16, 120, kernel_size=5), tanh5=ScaledTanh(),  # a convolution: 1×1 maps at 32×32 input
-        ))  # fmt: skip
+            C5=nn.Conv2d(16, 120, kernel_size=5), tanh5=ScaledTanh()))  # a convolution: 1×1 maps at 32×32 input
         self.avgpool = nn.Identity()  # the paper has no pooling between C5 and F6
         self.classifier = nn.Sequential(OrderedDict(
-            F6=nn.Linear(math.prod(self.feature_shape()), 84), tanh6=ScaledTanh(), output=EuclideanRBF(84, num_classes),
-        ))  # fmt: skip
-        _init_lecun_1998(self)
+            F6=nn.Linear(math.prod(self.feature_shape()), 84), tanh6=ScaledTanh(), output=EuclideanRBF(84, num_classes)))
+        for layer in self.modules():  # Appendix A: each unit's weights and bias uniform in ±2.4 / F, F its fan-in
+            units = []  # (weights, bias, fan-in); C3's maps read 3, 4 or 6 S2 maps, so are drawn one by one
+            if isinstance(layer, PartialConv2d):
+                units = [(w, b, w.numel()) for w, b in zip(layer.weight.split([len(c) for c in layer.connections]), layer.bias)]
+            elif isinstance(layer, (nn.Conv2d, nn.Linear, Subsampling)):
+                fan_in = layer.kernel_size**2 if isinstance(layer, Subsampling) else layer.weight[0].numel()
+                units = [(layer.weight, layer.bias, fan_in)]
+            for weight, bias, fan_in in units:
+                nn.init.uniform_(weight, -2.4 / fan_in, 2.4 / fan_in)
+                nn.init.uniform_(bias, -2.4 / fan_in, 2.4 / fan_in)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
         x = self.features(x)  # C1, S2, C3, S4, C5: 120 maps of 1×1 at 32×32
-        x = torch.flatten(self.avgpool(x), 1)  # 120 values per image (avgpool does nothing here)
-        return self.classifier(x)  # F6, then minus each class's RBF penalty: the largest wins
+        return self.classifier(torch.flatten(self.avgpool(x), 1))  # F6, then minus each class's RBF penalty: the largest wins
 
 
 class LeNet(ConvNet):
@@ -193,19 +180,15 @@ class LeNet(ConvNet):
         act, pool = self._ACTIVATIONS[activation], self._POOLINGS[pooling]
         self.features = nn.Sequential(OrderedDict(
             conv1=nn.Conv2d(in_channels, 6, kernel_size=5, padding=2), act1=act(), pool1=pool(kernel_size=2, stride=2),
-            conv2=nn.Conv2d(6, 16, kernel_size=5), act2=act(), pool2=pool(kernel_size=2, stride=2),
-        ))  # fmt: skip
+            conv2=nn.Conv2d(6, 16, kernel_size=5), act2=act(), pool2=pool(kernel_size=2, stride=2)))
         self.avgpool = nn.Identity()
         self.classifier = nn.Sequential(OrderedDict(
             fc1=nn.Linear(math.prod(self.feature_shape()), 120), act3=act(),
-            fc2=nn.Linear(120, 84), act4=act(), fc3=nn.Linear(84, num_classes),
-        ))  # fmt: skip
+            fc2=nn.Linear(120, 84), act4=act(), fc3=nn.Linear(84, num_classes)))
         for layer in self.modules():  # the book's init_cnn: Xavier-uniform weights, PyTorch's default biases
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
                 nn.init.xavier_uniform_(layer.weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         check_input(self, x)  # a wrong shape gets a message that names the smallest valid input
-        x = self.features(x)  # conv1, pool1, conv2, pool2: 16 maps of 5×5 at 28×28
-        x = torch.flatten(self.avgpool(x), 1)  # 400 values per image (avgpool does nothing here)
-        return self.classifier(x)  # fc1, fc2, fc3: one score per class
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))  # 16×5×5 = 400 values at 28×28

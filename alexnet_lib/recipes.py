@@ -1,16 +1,5 @@
-"""Training recipes: the data and the optimisation that make each model learn within each run profile.
-
-Under ``ci`` a recipe trains a fixed number of epochs; under ``cpu`` and ``gpu`` it has a
-*budget* of training images sized for the profile's time per notebook, and its epochs follow
-from the images on disk (:func:`epochs_for_budget`). The tuned recipes' figures, measured on
-the offline subset of Fashion-MNIST, are in ``benchmarks/README.md``. Every other model of
-:mod:`alexnet_lib.models` gets a generic recipe (SGD with momentum, one-cycle schedule) at its
-native input size, the grey channel repeated for colour models.
-
->>> r = recipe("lenet", "cpu")
->>> r.budget, r.optimizer, r.lr, r.schedule, r.model_kwargs
-(240000, 'sgd', 0.1, 'onecycle', {'activation': 'relu'})
-"""
+"""Training recipes: how each model learns within each run profile, tuned for the course's models (a fixed number of
+epochs under ``ci``, a budget of training images under ``cpu`` and ``gpu``) and generic for the others."""
 
 from __future__ import annotations
 
@@ -78,9 +67,8 @@ class Recipe:
         aug = ([f"random crops (padding {self.padding})"] if self.crop else []) + (["horizontal flips"] if self.flip else [])
         images = replace(PROFILES[self.profile], train_images=self.subset[0], test_images=self.subset[1]).images_text()
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
-        if self.budget:
-            capped = f", capped at {MAX_BUDGET_EPOCHS} epochs" if self.epochs == MAX_BUDGET_EPOCHS else ""
-            epochs += f" (a budget of {self.budget:,} training images{capped})"
+        capped = f", capped at {MAX_BUDGET_EPOCHS} epochs" if self.epochs == MAX_BUDGET_EPOCHS else ""
+        epochs += f" (a budget of {self.budget:,} training images{capped})" if self.budget else ""
         optimizer = ", ".join(([f"momentum {self.momentum}"] if self.optimizer == "sgd" else [])
                               + ([f"weight decay {self.weight_decay:g}"] if self.weight_decay else [])) or "default settings"
         return (f"{self.model}({kwargs}) at {self.side}×{self.side}, profile {self.profile}: {images}, {epochs} of batches of "
@@ -94,9 +82,8 @@ class Recipe:
     def full_model_kwargs(self) -> dict:
         """The arguments the model is built with (those of ``models.get``, less the seed)."""
         accepted = models.entry(self.model).arguments
-        kwargs = {"num_classes": 10} if "num_classes" in accepted else {}
-        kwargs.update({"input_size": self.side} if "input_size" in accepted else {})
-        return {**kwargs, **self.model_kwargs}
+        ours = {"num_classes": 10, "input_size": self.side}
+        return {**{name: value for name, value in ours.items() if name in accepted}, **self.model_kwargs}
 
     def loaders(self, device: str | torch.device | None = None, root: str | Path | None = None) -> DataLoaders:
         """Fashion-MNIST's loaders for this recipe."""
@@ -124,11 +111,8 @@ _TUNED: dict[tuple[str, str], dict] = {
 
 
 def epochs_for_budget(budget: int, train_images: int | None, on_disk: int | None = None) -> int:
-    """The epochs that show a model about ``budget`` training images: budget / images, rounded, 1 to 40.
-
-    ``train_images`` is the recipe's limit (None: all); ``on_disk`` the images there are (None:
-    read from the data root, 60,000 while they are not there). A budget keeps a run's time the
-    same on the full data and on a small copy: more epochs of fewer images.
+    """The epochs that show a model about ``budget`` training images, rounded, 1 to 40 (more epochs of fewer images on a
+    small copy of the data): ``train_images`` (None: all) of the ``on_disk`` ones (None: read from the data root).
 
     >>> epochs_for_budget(160_000, None, on_disk=60_000), epochs_for_budget(160_000, None, on_disk=3_615)
     (3, 40)
@@ -156,9 +140,8 @@ def _profile(profile: str | Profile | None) -> Profile:
 
 
 def recipe(model_name: str, profile: str | Profile | None = None, **model_kwargs: object) -> Recipe:
-    """The recipe for ``model_name`` under ``profile`` (default: the active one); ``model_kwargs`` change the model.
-
-    Change anything else with ``dataclasses.replace(recipe(...), lr=0.1, seed=1)``.
+    """The recipe for ``model_name`` under ``profile`` (default: the active one); ``model_kwargs`` change the model,
+    ``dataclasses.replace(recipe(...), lr=0.1, seed=1)`` anything else.
 
     >>> recipe("alexnet_cpu", "cpu").side, recipe("torchvision_alexnet", "ci").channels, recipe("alexnet", "ci").channels
     (64, 3, None)
@@ -169,14 +152,12 @@ def recipe(model_name: str, profile: str | Profile | None = None, **model_kwargs
     tuned = _TUNED.get((model_name, p.name))
     if tuned is None:  # generic: at the model's native side, built for one grey channel where it can be
         grey = {"in_channels": 1} if "in_channels" in spec.arguments else {}
-        channels, side = (1 if grey else spec.input_size[0]), spec.input_size[1]
-        tuned = {"lr": 0.01, "resize": side if side != FASHION_MNIST_SIDE else None, "channels": channels if channels != 1 else None,
-                 "model_kwargs": grey}
-    result = replace(base, **tuned)
-    if result.budget:
-        result = replace(result, epochs=epochs_for_budget(result.budget, result.subset[0]))
-    result = replace(result, epochs=p.epochs_for(result.epochs))  # ALEXNET_MAX_EPOCHS
-    return replace(result, model_kwargs={**result.model_kwargs, **model_kwargs}) if model_kwargs else result
+        channels, side = spec.input_size[:2]
+        tuned = {"lr": 0.01, "resize": None if side == FASHION_MNIST_SIDE else side,
+                 "channels": None if grey or channels == 1 else channels, "model_kwargs": grey}
+    r = replace(base, **tuned)
+    epochs = epochs_for_budget(r.budget, r.subset[0]) if r.budget else r.epochs
+    return replace(r, epochs=p.epochs_for(epochs), model_kwargs={**r.model_kwargs, **model_kwargs})  # ALEXNET_MAX_EPOCHS caps
 
 
 class Trained(NamedTuple):
@@ -190,12 +171,9 @@ class Trained(NamedTuple):
 def train_recipe(r: Recipe, *, model: nn.Module | None = None, data: DataLoaders | None = None, test: bool = True,
                  device: str | torch.device | None = None, root: str | Path | None = None, progress: bool = True,
                  announce: bool | None = None, callbacks: Iterable[Callback] = ()) -> Trained:
-    """Train by the recipe ``r``: load its data, build its model (or take ``model``, built from it) and fit.
-
-    ``data`` replaces the recipe's Fashion-MNIST with other loaders (Flowers102's, say);
-    ``test=False`` trains without testing after each epoch; the rest goes to
-    :func:`alexnet_lib.training.fit`, ``callbacks`` too (``course.plots.LiveCurve()`` draws the
-    learning curve as it trains).
+    """Train by the recipe ``r``: load its data (or take ``data``, other loaders: Flowers102's, say), build its model (or
+    take ``model``, built from it) and fit, testing after each epoch unless ``test=False``. The rest goes to
+    :func:`alexnet_lib.training.fit`, ``callbacks`` too (``course.plots.LiveCurve()`` draws the learning curve as it trains).
 
     >>> r = replace(recipe("lenet", "ci"), subset=(64, 64), epochs=1, batch_size=32)
     >>> trained = train_recipe(r, device="cpu", progress=False)

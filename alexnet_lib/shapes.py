@@ -1,12 +1,9 @@
-"""Output-size arithmetic for convolution and pooling, in pure Python (no torch).
-
-PyTorch's documentation of ``nn.Conv2d`` and ``nn.MaxPool2d`` gives the size along one dimension::
+"""Output-size arithmetic for convolution and pooling, in pure Python; along one dimension, as PyTorch documents it::
 
     out = floor((n + p_before + p_after - d*(k - 1) - 1) / s) + 1
 
-(Dive into Deep Learning: ``floor((n - k + p_h + s) / s)``, total padding ``p_h``, ``d = 1``.) Pooling's
+Dive into Deep Learning writes ``floor((n - k + p_h + s) / s)`` (total padding ``p_h``, ``d = 1``). Pooling's
 ``ceil_mode`` rounds up, then drops a last window that starts past the input and its left padding.
-Any setting PyTorch rejects raises a :class:`ShapeError` here first, saying what to change.
 """
 
 from __future__ import annotations
@@ -16,11 +13,12 @@ from collections.abc import Sequence
 
 from .config import is_whole_number
 
-Padding, IntOrPair = int | tuple[int, int] | str, int | tuple[int, int]
+Padding = int | tuple[int, int] | str  # pixels on each side, a (before, after) pair, 'valid' or 'same'
+IntOrPair = int | tuple[int, int]  # one value for height and width, or a (height, width) pair
 
 
 class ShapeError(ValueError):
-    """A convolution or pooling setting that cannot work; the message says why and what to change."""
+    """A setting PyTorch would reject, raised here first; the message says why and what to change."""
 
 
 def _whole(name: str, value: object, minimum: int, hint: str, where: str = "") -> int:
@@ -40,8 +38,7 @@ def _check(n: int, k: int, s: int, d: int, where: str = "") -> None:
 
 
 def same_padding(n: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
-    """The ``(before, after)`` padding for ``ceil(n / s)`` outputs, the odd pixel after: ``'same'`` padding,
-    PyTorch's with stride 1 and TensorFlow's above (``nn.Conv2d`` has none there).
+    """``'same'`` padding: ``(before, after)`` for ``ceil(n / s)`` outputs, the odd pixel after (as TensorFlow; PyTorch: s=1).
 
     >>> same_padding(7, 4), same_padding(224, 11, s=4)  # an even kernel; ceil(224 / 4) = 56 outputs
     ((1, 2), (3, 4))
@@ -52,7 +49,6 @@ def same_padding(n: int, k: int, s: int = 1, d: int = 1) -> tuple[int, int]:
 
 
 def _padding(p: Padding, n: int, k: int, s: int, d: int, pool: bool, where: str) -> tuple[int, int]:
-    """Padding as ``(before, after)`` pixels, from a number, a pair, ``'valid'`` or ``'same'`` (pooling: a number)."""
     hint = "padding is a number of pixels >= 0, a (before, after) pair, 'valid' or 'same'"
     if isinstance(p, str):
         if pool and p.strip().lower() == "same":
@@ -69,9 +65,8 @@ def _padding(p: Padding, n: int, k: int, s: int, d: int, pool: bool, where: str)
     return tuple(_whole(name, v, 0, "padding cannot be negative (crop the input instead)", where) for name, v in zip(names, pair))
 
 
-def _output_size(n: int, k: int, s: int, p: Padding, d: int, ceil_mode: bool, pool: bool, dim: str = "") -> int:
-    """The checked output size (PyTorch's ``pooling_output_shape_pad_lr``); ``dim`` names the dimension in errors."""
-    where = f"{dim}: " if dim else ""
+def _output_size(n: int, k: int, s: int, p: Padding, d: int, ceil_mode: bool, pool: bool, where: str = "") -> int:
+    """The checked output size (PyTorch's ``pooling_output_shape_pad_lr``); ``where`` (``"height: "``) starts each error."""
     _check(n, k, s, d, where)
     before, after = _padding(p, n, k, s, d, pool, where)
     if pool and before > k // 2:
@@ -90,14 +85,10 @@ def _output_size(n: int, k: int, s: int, p: Padding, d: int, ceil_mode: bool, po
 
 
 def conv_output_size(n: int, k: int, s: int = 1, p: Padding = 0, d: int = 1, ceil_mode: bool = False) -> int:
-    """The output size along one dimension of a convolution (or, with ``ceil_mode``, a pooling window).
-
-    ``p`` is the padding on each side, a ``(before, after)`` pair, ``'valid'`` or ``'same'``.
+    """The output size along one dimension of a convolution (with ``ceil_mode``, rounded up as pooling may be).
 
     >>> conv_output_size(224, k=11, s=4, p=2), conv_output_size(227, k=11, s=4)  # torchvision's AlexNet, the paper's
     (55, 55)
-    >>> conv_output_size(32, k=3, p=(0, 2)), conv_output_size(32, k=3, s=2, p="same")  # 'same': ceil(32 / 2)
-    (32, 16)
     """
     return _output_size(n, k, s, p, d, ceil_mode, pool=False)
 
@@ -112,17 +103,16 @@ def pool_output_size(n: int, k: int, s: int | None = None, p: int = 0, d: int = 
 
 
 def _output_shape(hw: object, k: object, s: object, p: object, d: object, ceil_mode: bool, pool: bool) -> tuple[int, int]:
-    """:func:`_output_size` for height and width; each argument one value for both or a ``(height, width)`` pair."""
-    pairs = []
-    for name, value in zip(("input size hw", "kernel size k", "stride s", "padding p", "dilation d"), (hw, k, s, p, d)):
-        if isinstance(value, (list, tuple)) and len(value) != 2:
-            raise ShapeError(f"{name}={value!r} should be one value or a (height, width) pair.")
-        pairs.append(tuple(value) if isinstance(value, (list, tuple)) else (value, value))
-    return tuple(_output_size(*(v[i] for v in pairs), ceil_mode, pool, dim) for i, dim in enumerate(("height", "width")))
+    """:func:`_output_size` for height and width, each argument an :data:`IntOrPair` (``p``: one :data:`Padding` or two)."""
+    pairs = [v if isinstance(v, (list, tuple)) else (v, v) for v in (hw, k, s, p, d)]
+    for name, pair in zip(("input size hw", "kernel size k", "stride s", "padding p", "dilation d"), pairs):
+        if len(pair) != 2:
+            raise ShapeError(f"{name}={pair!r} should be one value or a (height, width) pair.")
+    return tuple(_output_size(*(v[i] for v in pairs), ceil_mode, pool, f"{dim}: ") for i, dim in enumerate(("height", "width")))
 
 
 def conv2d_output_shape(hw: IntOrPair, k: IntOrPair, s: IntOrPair = 1, p: object = 0, d: IntOrPair = 1) -> tuple[int, int]:
-    """The ``(height, width)`` of ``nn.Conv2d``'s output; each argument one value or an ``(h, w)`` pair.
+    """The ``(height, width)`` of ``nn.Conv2d``'s output.
 
     >>> conv2d_output_shape((224, 224), k=11, s=4, p=2), conv2d_output_shape((32, 64), k=(3, 5), p=((1, 1), (0, 2)))
     ((55, 55), (32, 62))

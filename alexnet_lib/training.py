@@ -1,26 +1,14 @@
-"""Training: :func:`train_loop`, the loop a student writes, and :func:`fit`, which runs it with its callbacks.
-
-:func:`train_loop` is the whole loop on one page: for each batch, forward, loss, backward, step
-and schedule; then a test once per epoch. Everything else is a callback
-(:mod:`alexnet_lib.callbacks`) that ``fit`` plugs in: the device and mixed precision, the
-divergence guard, the epoch's figures and timing (:class:`Metrics`), the progress line, the run
-log. Notebook 02 shows the loop and proves a student's own loop gives the same weights.
-
-``fit(model, (train, test), epochs, ...)`` takes any pair of iterables of ``(X, y)`` batches and
-returns the history, one row per epoch (``HISTORY_COLUMNS``): the mean training loss and
-accuracy over the epoch's batches, as the weights change; the test loss and accuracy after the
-epoch; the learning rate at its end; the epoch's images, seconds (test included) and training
-images per second. ``history.attrs`` records the model, device, precision, optimizer, schedule
-and seed. ``seed`` makes dropout and our loaders' shuffling reproducible. Ctrl-C returns the
-history so far; divergence restores the last complete epoch's weights and raises
-:class:`TrainingDiverged` with the history.
-"""
+"""Training: :func:`train_loop`, the loop a student writes, and :func:`fit`, which runs it with its callbacks
+(:mod:`alexnet_lib.callbacks`) and returns the history, one row per epoch (``HISTORY_COLUMNS``): the mean training
+loss and accuracy over the epoch's batches as the weights change, the test figures after it, the learning rate at
+its end, the images, seconds (test included) and training images per second; its ``attrs`` say how the run was made."""
 
 from __future__ import annotations
 
 import contextlib
 import itertools
 import math
+import operator
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -33,7 +21,7 @@ from .callbacks import (Callback, DivergenceGuard, Precision, Progress, RunLog, 
                         resolve_device, sync)
 from .config import is_whole_number, model_name, seeded
 
-__all__ = ["HISTORY_COLUMNS", "Metrics", "Run", "TrainingDiverged", "evaluate", "fit", "make_optimizer", "outputs", "run_eval",
+__all__ = ["HISTORY_COLUMNS", "Metrics", "Run", "TrainingDiverged", "fit", "make_optimizer", "outputs", "run_eval",
            "train_loop"]
 
 HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "images", "seconds", "images_per_s"]
@@ -69,18 +57,19 @@ def train_loop(run: Run) -> None:
 
 
 class Run:
-    """One training run: what the loop and its callbacks share.
-
-    A callback may replace ``model``, ``inputs``, ``autocast`` and ``scaler`` before the loop
-    starts; ``metrics`` keeps the epoch's figures and ``rows`` the history so far.
-    """
+    """One training run: what the loop and its callbacks share (a callback may replace ``model``, ``inputs``,
+    ``autocast`` and ``scaler`` before the loop starts; ``rows`` is the history so far)."""
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, loss_fn: Callable, data: tuple[Iterable, Iterable | None],
                  epochs: int, *, schedule=None, max_batches: int | None = None, callbacks: Iterable[Callback] = ()) -> None:
+        if not is_whole_number(epochs):
+            raise ValueError(f"epochs={epochs!r} should be a whole number >= 1.")
+        if max_batches is not None and not is_whole_number(max_batches):
+            raise ValueError(f"max_batches={max_batches!r} should be a whole number >= 1 (or None for all batches).")
         self.model, self.optimizer, self.loss_fn, self.schedule = model, optimizer, loss_fn, schedule
         (self.train_iter, self.test_iter), self.epochs, self.max_batches = data, epochs, max_batches
         self.batches = _num_batches(self.train_iter, max_batches)
-        self.test_batches = _num_batches(self.test_iter, None) if self.test_iter is not None else 0
+        self.test_batches = _num_batches(self.test_iter, None) or 0  # 0: no test, or one of unknown length
         self.callbacks = list(callbacks)
         self.precision = next((cb for cb in self.callbacks if isinstance(cb, Precision)), choose_precision("cpu", False, False))
         self.metrics = next((cb for cb in self.callbacks if isinstance(cb, Metrics)), None)
@@ -101,9 +90,7 @@ class Metrics(Callback):
     phase, batches = "between", 0  # where the run is, for the Ctrl-C message
 
     def before_epoch(self, run) -> None:
-        self.loss_sum = torch.zeros((), device=run.precision.device)
-        self.correct = torch.zeros((), device=run.precision.device, dtype=torch.int64)
-        self.seen = self.batches = 0
+        self.loss_sum = self.correct = self.seen = self.batches = 0  # the sums become tensors on the device at the first batch
         self.phase, self.started = "training", time.perf_counter()
 
     def after_batch(self, run, loss, out, y) -> None:
@@ -113,9 +100,7 @@ class Metrics(Callback):
 
     def means(self) -> tuple[float, float]:
         """The epoch's mean training loss and accuracy so far (NaN before its first batch)."""
-        if not self.seen:
-            return math.nan, math.nan
-        return self.loss_sum.item() / self.seen, self.correct.item() / self.seen
+        return (self.loss_sum.item() / self.seen, self.correct.item() / self.seen) if self.seen else (math.nan, math.nan)
 
     def after_train(self, run) -> None:
         run.rows.append(self.row(run))
@@ -136,46 +121,38 @@ class Metrics(Callback):
 
     def interrupted(self, run) -> None:
         """After Ctrl-C: keep the partial epoch's row, if it trained a batch, and say where training stopped."""
-        at = f"epoch {run.epoch + 1} of {run.epochs}"
-        last = "the last complete epoch"
+        at, last = f"epoch {run.epoch + 1} of {run.epochs}", "the last complete epoch"
         if self.phase == "training" and self.batches:
             run.rows.append(self.row(run))
             where = f"in {at} after {self.batches} of {run.batches} batches"
             last = "partial: its training figures cover those batches, no test figures"
         elif self.phase == "testing":
             where, last = f"while testing after {at}", "without test figures"
-        elif self.phase == "training":
-            where = f"before {at} started"
-        else:
-            where = f"after {at}" if run.rows else f"before epoch 1 of {run.epochs} started"
+        else:  # before the epoch's first batch, or between epochs
+            where = f"before {at} started" if self.phase == "training" or not run.rows else f"after {at}"
         print(f"Training stopped by KeyboardInterrupt {where}. The model keeps the weights it has; "
               f"the history holds {len(run.rows)} row(s)" + (f", the last one {last}." if run.rows else "."))
 
 
-def fit(
-    model: nn.Module, data, epochs: int, optimizer: str | torch.optim.Optimizer = "sgd", lr: float | None = None, *,
-    momentum: float = 0.9, weight_decay: float = 0.0, schedule: str = "constant", loss_fn: Callable | None = None,
-    device: str | torch.device | None = None, amp: bool | str = "auto", channels_last: bool | str = "auto",
-    seed: int | None = None, progress: bool = True, announce: bool | None = None, max_batches: int | None = None,
-    max_loss_ratio: float | None = 1000.0, callbacks: Iterable[Callback] = (),
-) -> pd.DataFrame:
+def fit(model: nn.Module, data, epochs: int, optimizer: str | torch.optim.Optimizer = "sgd", lr: float | None = None, *,
+        momentum: float = 0.9, weight_decay: float = 0.0, schedule: str = "constant", loss_fn: Callable | None = None,
+        device: str | torch.device | None = None, amp: bool | str = "auto", channels_last: bool | str = "auto",
+        seed: int | None = None, progress: bool = True, announce: bool | None = None, max_batches: int | None = None,
+        max_loss_ratio: float | None = 1000.0, callbacks: Iterable[Callback] = ()) -> pd.DataFrame:
     """Train ``model`` on ``data = (train, test)`` for ``epochs`` epochs with :func:`train_loop`; return the history.
 
-    ``optimizer``: ``'sgd'``, ``'adam'``, ``'adamw'`` (:func:`make_optimizer`) or your own;
-    ``schedule``: ``'constant'``, ``'onecycle'`` or ``'cosine'``, stepped every batch. ``device``,
-    ``amp``, ``channels_last``: :func:`~alexnet_lib.callbacks.choose_precision`. ``progress``
-    shows a progress bar, ``announce`` a time estimate (None: in notebooks). ``max_batches``
-    caps the batches per epoch; a loss above ``max_loss_ratio`` times the first batch's is
-    divergence. ``callbacks`` run after fit's own. The model is left in eval mode.
+    ``optimizer``: a name for :func:`make_optimizer`, or your own; ``schedule``: :func:`make_schedule`; ``device``,
+    ``amp``, ``channels_last``: :func:`~alexnet_lib.callbacks.choose_precision`; ``progress``, ``announce``:
+    :class:`~alexnet_lib.callbacks.Progress`; ``callbacks`` run after fit's own. A loss above ``max_loss_ratio`` times
+    the first batch's raises :class:`TrainingDiverged`; Ctrl-C returns the history so far. The model is left in eval mode.
 
-    >>> from alexnet_lib.data import BatchLoader
-    >>> images, labels = torch.randint(0, 256, (64, 8, 8), dtype=torch.uint8), torch.arange(64) % 2
-    >>> data = BatchLoader(images, labels, 16, shuffle=True), BatchLoader(images, labels, 32)
-    >>> history = fit(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), data, epochs=2, lr=0.1, seed=0, progress=False)
+    >>> batches = [(torch.randn(16, 64), torch.arange(16) % 2)] * 4  # any iterable of (inputs, labels) batches
+    >>> history = fit(nn.Linear(64, 2), (batches, batches[:2]), epochs=2, lr=0.1, seed=0, progress=False)
     >>> list(history.columns) == HISTORY_COLUMNS, len(history), history.attrs["interrupted"]
     (True, 2, False)
     """
-    _check_fit_arguments(epochs, max_batches, max_loss_ratio)
+    if max_loss_ratio is not None and not max_loss_ratio > 1:
+        raise ValueError(f"max_loss_ratio={max_loss_ratio!r} should be a number > 1 (or None to stop only at NaN or infinite losses).")
     train_iter, test_iter = split_data(data)
     precision = choose_precision(resolve_device(device), amp, channels_last)
     opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) and lr is None else make_optimizer(
@@ -206,8 +183,7 @@ def fit(
             run.callback("after_fit")
     if diverged is not None:
         run.history.attrs["diverged"] = str(diverged)
-        diverged.history, diverged.model = run.history, model
-        raise diverged
+        raise TrainingDiverged(str(diverged), run.history, model)
     return run.history
 
 
@@ -222,29 +198,16 @@ class _FirstBatchChecked:
         if not self.checked:
             self.checked = True
             if isinstance(self.loss_fn, nn.CrossEntropyLoss) and out.dim() == 2 and y.dim() == 1 and not y.is_floating_point():
-                labels = getattr(self.train_iter, "labels", y)
-                top = int(labels.max()) if len(labels) else -1
+                top = int(getattr(self.train_iter, "labels", y).max())
                 if top >= out.shape[1]:
                     raise ValueError(f"{self.name} has {out.shape[1]} outputs but the training labels go up to {top}; build it "
                                      f"with num_classes={top + 1} (one output per class) or train it on data with {out.shape[1]} classes.")
         return self.loss_fn(out, y)
 
 
-def _num_batches(loader: Iterable, max_batches: int | None) -> int | None:
-    try:
-        n = len(loader)  # type: ignore[arg-type]
-    except TypeError:
-        return max_batches
-    return n if max_batches is None else min(n, max_batches)
-
-
-def _check_fit_arguments(epochs: object, max_batches: object, max_loss_ratio: object) -> None:
-    if not is_whole_number(epochs):
-        raise ValueError(f"epochs={epochs!r} should be a whole number >= 1.")
-    if max_batches is not None and not is_whole_number(max_batches):
-        raise ValueError(f"max_batches={max_batches!r} should be a whole number >= 1 (or None for all batches).")
-    if max_loss_ratio is not None and not max_loss_ratio > 1:
-        raise ValueError(f"max_loss_ratio={max_loss_ratio!r} should be a number > 1 (or None to stop only at NaN or infinite losses).")
+def _num_batches(loader: Iterable | None, max_batches: int | None) -> int | None:
+    n = operator.length_hint(loader, -1)  # len(loader); -1 for a generator, a DataLoader over an IterableDataset, None
+    return max_batches if n < 0 else min(n, max_batches or n)
 
 
 def make_optimizer(name: str | torch.optim.Optimizer, params: Iterable[nn.Parameter], lr: float | None = None, momentum: float = 0.9,
@@ -256,11 +219,10 @@ def make_optimizer(name: str | torch.optim.Optimizer, params: Iterable[nn.Parame
     """
     if isinstance(name, torch.optim.Optimizer):
         raise ValueError(f"lr={lr} is for an optimizer given by name; set the learning rate of your {type(name).__name__} itself.")
-    default_lr = {"sgd": 0.05, "adam": 1e-3, "adamw": 1e-3}
     key = name.lower() if isinstance(name, str) else None
-    if key not in default_lr:
+    if key not in ("sgd", "adam", "adamw"):
         raise ValueError(f"optimizer={name!r} should be 'sgd', 'adam', 'adamw' or a torch.optim.Optimizer.")
-    lr = default_lr[key] if lr is None else lr
+    lr = (0.05 if key == "sgd" else 1e-3) if lr is None else lr
     if not lr > 0:
         raise ValueError(f"lr={lr!r} should be a positive learning rate.")
     if key == "sgd":
@@ -312,27 +274,9 @@ def outputs(model: nn.Module, loader: Iterable, precision: Precision, max_batche
 def run_eval(model: nn.Module, loader: Iterable, precision: Precision, loss_fn: Callable,
              max_batches: int | None = None) -> tuple[float, float, int]:
     """Mean loss, accuracy and number of images of ``model`` on ``loader``."""
-    loss_sum = torch.zeros((), device=precision.device)
-    correct, seen = torch.zeros((), device=precision.device, dtype=torch.int64), 0
+    loss_sum = correct = seen = 0  # the sums become tensors on the device: no sync per batch
     for out, y in outputs(model, loader, precision, max_batches):
         loss_sum += loss_fn(out.float(), y) * len(y)
         correct += (out.argmax(1) == y).sum()
         seen += len(y)
     return (loss_sum.item() / seen, correct.item() / seen, seen) if seen else (math.nan, math.nan, 0)
-
-
-def evaluate(model: nn.Module, loader: Iterable, *, device: str | torch.device | None = None, amp: bool | str = "auto",
-             channels_last: bool | str = "auto", loss_fn: Callable | None = None, max_batches: int | None = None) -> dict[str, float]:
-    """Loss, accuracy, images and images per second of ``model`` on ``loader`` (``device=None``: the model's).
-
-    >>> result = evaluate(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))], amp=False)
-    >>> result["images"], 0 <= result["acc"] <= 1
-    (3, True)
-    """
-    precision = choose_precision(next(model.parameters()).device if device is None else device, amp, channels_last)
-    precision.place(model)
-    start = time.perf_counter()
-    loss, acc, seen = run_eval(model, loader, precision, nn.CrossEntropyLoss() if loss_fn is None else loss_fn, max_batches)
-    sync(precision.device)
-    seconds = time.perf_counter() - start
-    return {"loss": loss, "acc": acc, "images": seen, "seconds": seconds, "images_per_s": seen / seconds if seconds else math.nan}

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
                         speeds.setdefault((task, which), []).append(measure(trees[which]))
         finally:
             subprocess.run(["git", "worktree", "remove", "--force", str(before)], cwd=ROOT, check=False, capture_output=True)
-    print(f"\n| measurement | before (images/s) | after (images/s) | after / before |\n| --- | ---: | ---: | ---: |")
+    print("\n| measurement | before (images/s) | after (images/s) | after / before |\n| --- | ---: | ---: | ---: |")
     for task in tasks:
         b, a = statistics.median(speeds[(task, "before")]), statistics.median(speeds[(task, "after")])
         print(f"| {task} | {b:,.1f} | {a:,.1f} | {a / b:.3f} |")

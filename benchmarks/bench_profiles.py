@@ -20,7 +20,7 @@ from dataclasses import replace
 
 import torch
 
-from alexnet_lib.training import evaluate
+from alexnet_lib.course.evaluation import evaluate
 from alexnet_lib.callbacks import choose_precision
 from alexnet_lib.recipes import epochs_for_budget, recipe, train_recipe
 from alexnet_lib.course.reference import machine_name

@@ -23,8 +23,7 @@ from torch import nn
 from torchvision.models import get_model_weights
 
 from alexnet_lib import models
-from alexnet_lib.alexnet import AlexNet, AlexNet2012, AlexNet2012TwoTower, ZFNet2013, cuda_convnet_padding
-from alexnet_lib.alexnet_variants import AlexNetCPU, AlexNetKerasBN
+from alexnet_lib.alexnet import AlexNet, AlexNet2012, AlexNet2012TwoTower, AlexNetCPU, AlexNetKerasBN, ZFNet2013, cuda_convnet_padding
 from alexnet_lib.config import seeded
 from alexnet_lib.course.comparison import MILESTONES, compare_models
 from alexnet_lib.convnet import feature_shape, input_side_range
@@ -379,13 +378,14 @@ def test_wrong_channels_name_the_shape_and_the_smallest_valid_input():
 
 def test_too_small_and_wrong_size_images_name_the_smallest_valid_input():
     model = get("alexnet_cpu", seed=0)
-    with pytest.raises(ValueError, match=r"28×28 input.*too small for its layers.*at least 29×29.*smallest valid input is 1×61×61"):
+    with pytest.raises(ValueError, match=r"28×28 input is too small.*layers accept is 1×29×29.*Resize the images to 64×64.*smallest valid input is 1×61×61"):
         model(torch.zeros(2, 1, 28, 28))
     with pytest.raises(ValueError, match=r"built for 64×64.*96×3×3 = 864.*96×5×5 = 2,400.*input_size=96.*1×61×61"):
         model(torch.zeros(2, 1, 96, 96))
-    with pytest.raises(ValueError, match=r"40×40 input .* smaller than this model takes.*input_size=40"):
+    with pytest.raises(ValueError, match=r"40×40 input .* gives 96×1×1 = 96.*input_size=40"):
         model(torch.zeros(2, 1, 40, 40))
     assert model(torch.zeros(2, 1, 70, 70)).shape == (2, 10)  # a size that gives the same maps is fine
+    assert model(torch.zeros(2, 1, 61, 76)).shape == (2, 10)  # each side on its own
     tv = meta("torchvision_alexnet")
     with pytest.raises(ValueError, match=r"32×32 input.*smallest valid input is 3×63×63"):
         tv(torch.zeros(1, 3, 32, 32, device="meta"))

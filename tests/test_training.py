@@ -12,8 +12,7 @@ from alexnet_lib import models
 from alexnet_lib.data import fashion_mnist_loaders
 from alexnet_lib.course.plots import LiveCurve
 from alexnet_lib.runs.checkpoints import load_checkpoint, save_checkpoint
-from alexnet_lib.course.evaluation import confusion_matrix, most_confused
-from alexnet_lib.training import evaluate
+from alexnet_lib.course.evaluation import confusion_matrix, evaluate, most_confused
 from alexnet_lib.callbacks import choose_precision
 from alexnet_lib.training import HISTORY_COLUMNS, fit
 

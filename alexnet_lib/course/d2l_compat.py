@@ -39,7 +39,7 @@ from torch import nn
 from .. import training
 from ..config import get_config
 from ..data import CLASS_NAMES, BatchLoader, fashion_mnist_loaders
-from ..training import evaluate
+from .evaluation import evaluate
 from .plots import to_numpy
 
 __all__ = [

@@ -2,22 +2,40 @@
 
 Every function here reads the model's outputs through :func:`alexnet_lib.training.outputs`,
 which runs in eval and inference mode and restores the model's train/eval mode afterwards.
-The loss and accuracy of each epoch's test are the core's (:func:`alexnet_lib.training.evaluate`).
+The loss and accuracy of each epoch's test are the core's (:func:`alexnet_lib.training.run_eval`); :func:`evaluate` gives them for any model.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 import pandas as pd
 import torch
 from torch import nn
 
-from ..callbacks import choose_precision
-from ..training import outputs
+from ..callbacks import choose_precision, sync
+from ..training import outputs, run_eval
 
-__all__ = ["confusion_matrix", "most_confused", "predict", "topk_error", "topk_errors"]
+__all__ = ["confusion_matrix", "evaluate", "most_confused", "predict", "topk_error", "topk_errors"]
+
+
+def evaluate(model: nn.Module, loader: Iterable, *, device: str | torch.device | None = None, amp: bool | str = "auto",
+             channels_last: bool | str = "auto", loss_fn: Callable | None = None, max_batches: int | None = None) -> dict[str, float]:
+    """Loss, accuracy, images and images per second of ``model`` on ``loader`` (``device=None``: the model's).
+
+    >>> result = evaluate(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))], amp=False)
+    >>> result["images"], 0 <= result["acc"] <= 1
+    (3, True)
+    """
+    precision = choose_precision(next(model.parameters()).device if device is None else device, amp, channels_last)
+    precision.place(model)
+    start = time.perf_counter()
+    loss, acc, seen = run_eval(model, loader, precision, nn.CrossEntropyLoss() if loss_fn is None else loss_fn, max_batches)
+    sync(precision.device)
+    seconds = time.perf_counter() - start
+    return {"loss": loss, "acc": acc, "images": seen, "seconds": seconds, "images_per_s": seen / seconds if seconds else math.nan}
 
 
 def predict(

@@ -16,6 +16,7 @@ import importlib
 import io
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,14 +24,26 @@ import torch
 from matplotlib.figure import Figure
 
 from ..callbacks import Callback, in_notebook
-from ..config import model_name
+from ..config import default_data_root, model_name
 from ..training import HISTORY_COLUMNS  # noqa: F401 (format_history's doctest uses it)
 
 __all__ = [
-    "LiveCurve", "format_history", "new_figure", "png_bytes",
+    "LiveCurve", "figures_dir", "format_history", "new_figure", "png_bytes",
     "plot_confusion", "plot_history", 
     "show_images", "to_numpy",
 ]
+
+
+def figures_dir() -> Path:
+    """Where notebooks save their figures, created if missing: ``figures/`` in the checkout, else ``./figures``.
+
+    >>> figures_dir().name
+    'figures'
+    """
+    repo = Path(__file__).resolve().parents[2]
+    folder = repo / "figures" if default_data_root() == repo / "data" else Path.cwd() / "figures"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 def new_figure(**kwargs) -> Figure:

@@ -28,7 +28,7 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-__all__ = ["DistributedError", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "rank_and_world", "sum_of_ranks"]
+__all__ = ["DistributedError", "Exchange", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "rank_and_world", "sum_of_ranks"]
 
 
 class DistributedError(RuntimeError):
@@ -93,7 +93,7 @@ class Traffic:
 TRAFFIC = Traffic()  # this process's record; each process has its own
 
 
-class _Exchange(torch.autograd.Function):
+class Exchange(torch.autograd.Function):
     """Forward: all-gather the halves along ``dim``. Backward: send each half's gradient home and sum."""
 
     @staticmethod
@@ -128,7 +128,7 @@ def exchange(x: torch.Tensor, dim: int = 1, name: str = "exchange") -> torch.Ten
     """
     if rank_and_world()[1] == 1:
         return x
-    return _Exchange.apply(x, dim, name)
+    return Exchange.apply(x, dim, name)
 
 
 def sum_of_ranks() -> float:
