@@ -35,7 +35,7 @@ MAX_MODULE_LINES, MAX_FUNCTION_LINES = 500, 60
 MAX_CORE_MODULES, MAX_CORE_LINES, MAX_LOOP_LINES = 10, 2_500, 40  # issue 23: a core a student reads in an afternoon
 # The notebooks' library names: issue 23 asks for at most 80. Until they get there the ceiling is
 # the count when it was last lowered; it may only go down, never up, and at 80 it becomes the rule.
-NOTEBOOK_NAMES_TARGET, NOTEBOOK_NAMES_CEILING = 80, 170
+NOTEBOOK_NAMES_TARGET, NOTEBOOK_NAMES_CEILING = 80, 164
 CORE_HEADING, MACHINERY_HEADING = "## The core's layers", "## The machinery"
 BEGIN, END = "<!-- used-by-notebooks: begin -->", "<!-- used-by-notebooks: end -->"
 
