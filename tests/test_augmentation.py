@@ -9,9 +9,10 @@ from torch import nn
 
 from alexnet_lib.facts import paper
 from alexnet_lib.course.augmentation import (
-    TenCrop, colour_pca, pca_colour_augment, pca_colour_shift, show_colour_images, ten_crop,
+    TenCrop, colour_pca, pca_colour_augment, pca_colour_shift, ten_crop,
 )
 from alexnet_lib.course.photos import load_sample_photo
+from alexnet_lib.course.plots import show_images
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def test_augment_is_seeded_and_uses_the_papers_alpha_by_default(photo):
     a, b = pca_colour_augment(photo, pca, seed=1), pca_colour_augment(photo, pca, seed=1)
     assert torch.equal(a, b)
     torch.manual_seed(1)
-    expected = pca_colour_shift(pca, torch.randn(3) * paper.PCA_ALPHA_STD.value)
+    expected = pca_colour_shift(pca, torch.randn(3) * paper.PAPER.pca_alpha_std.value)
     torch.testing.assert_close((a - photo)[:, 0, 0], expected)
 
 
@@ -115,6 +116,8 @@ def test_ten_crop_model_averages_the_softmax_of_the_ten_patches():
     torch.testing.assert_close(TenCrop(net, 4)(images), by_hand)
 
 
-def test_show_colour_images_needs_one_title_per_image():
+def test_show_images_needs_one_title_per_image_and_shows_them():
     with pytest.raises(ValueError, match="one title per image"):
-        show_colour_images(torch.rand(2, 3, 4, 4), ["a"])
+        show_images(torch.rand(2, 3, 4, 4), titles=["a"])
+    fig = show_images(torch.rand(2, 3, 4, 4), titles=TenCrop.NAMES[:2], rescale=False)
+    assert [ax.get_title() for ax in fig.axes] == ["top left", "top right"]

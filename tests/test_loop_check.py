@@ -12,7 +12,7 @@ import pytest
 import torch
 from torch import nn
 
-from alexnet_lib.course.checks import check_initial_loss, check_overfits_one_batch, check_training_loop
+from alexnet_lib.course.checks import check, check_initial_loss, check_overfits_one_batch, check_training_loop
 from conftest import ROOT
 
 
@@ -61,7 +61,7 @@ def test_a_loop_that_never_steps_or_fails_or_is_missing_says_so(capsys, one_thre
 
     assert printed(capsys, check_training_loop, broken) == \
         "Not quite: your loop fails: RuntimeError: mat1 and mat2 shapes cannot be multiplied\n"
-    assert printed(capsys, check_training_loop, None).startswith("Not answered yet")
+    assert printed(capsys, check, None, "training_loop").startswith("Not answered yet")
 
 
 def test_initial_loss_band_is_computed_and_both_sides_are_explained(capsys):
@@ -94,7 +94,7 @@ def _output(cell) -> str:
 
 def test_notebook_02s_own_loop_passes_the_check_in_its_committed_output_and_its_code_runs_the_loop_in_the_open(capsys, one_thread):
     cells = _notebook_cells()
-    cell = next(c for c in cells if c.cell_type == "code" and "check_training_loop(my_train)" in c.source)
+    cell = next(c for c in cells if c.cell_type == "code" and 'check(my_train, "training_loop")' in c.source)
     assert _output(cell).startswith("Right: after 8 steps your loop and fit give the same weights")
     namespace = {"torch": torch, "nn": nn}
     exec(cell.source, namespace)  # and it says so again here
@@ -106,7 +106,7 @@ def test_notebook_02s_own_loop_passes_the_check_in_its_committed_output_and_its_
 
 def test_notebook_02s_first_checks_say_right_and_print_their_numbers():
     cells = _notebook_cells()
-    initial = _output(next(c for c in cells if "check_initial_loss(initial_loss)" in c.source))
-    overfit = _output(next(c for c in cells if "check_overfits_one_batch(accuracy)" in c.source))
+    initial = _output(next(c for c in cells if 'check(initial_loss, "initial_loss")' in c.source))
+    overfit = _output(next(c for c in cells if 'check(accuracy, "overfits_one_batch")' in c.source))
     assert f"ln 10 = {math.log(10):.3f}" in initial and "\nRight:" in initial, initial
     assert re.search(r"after \d+ steps at lr [\d.]+: accuracy 100% on the 32 images\nRight:", overfit), overfit

@@ -6,7 +6,7 @@ import pytest
 from torch import nn
 
 from alexnet_lib import models
-from alexnet_lib.course.checks import check_network
+from alexnet_lib.course.checks import check, check_network
 from alexnet_lib.course.matching import first_difference, layer_match, same_function
 
 
@@ -69,7 +69,7 @@ def test_same_function_restores_training_mode():
 
 
 def test_check_network_messages(capsys):
-    check_network(None, "lenet")
+    check(None, "network", reference="lenet")
     check_network(plain_lenet(), "lenet")
     check_network(plain_lenet(nn.ReLU), "lenet")
     check_network(nn.Sequential(nn.Linear(3, 3)), "lenet")

@@ -32,8 +32,8 @@ def test_results_table_has_the_papers_headline_figures():
 def test_recipe_against_paper_reads_a_real_recipe():
     r = recipe("alexnet_cpu", "ci")
     table = paper.recipe_against_paper(r)
-    assert table.loc["batch_size"].tolist() == [paper.BATCH_SIZE.value, r.batch_size]
-    assert table.loc["lr", "paper (Section 5)"] == paper.LEARNING_RATE.value
+    assert table.loc["batch_size"].tolist() == [paper.PAPER.batch_size.value, r.batch_size]
+    assert table.loc["lr", "paper (Section 5)"] == paper.PAPER.learning_rate.value
     with pytest.raises(ValueError, match="lacks"):
         paper.recipe_against_paper(object())
 
@@ -52,10 +52,10 @@ def test_init_2012_on_the_registered_model():
     for name, layer in model.named_modules():
         if isinstance(layer, (nn.Conv2d, nn.Linear)):
             short = name.rsplit(".", 1)[-1]
-            assert layer.weight.std().item() == pytest.approx(paper.WEIGHT_STD.value, rel=0.05), name
+            assert layer.weight.std().item() == pytest.approx(paper.PAPER.weight_std.value, rel=0.05), name
             assert abs(layer.weight.mean().item()) < 0.002, name
-            assert layer.bias.unique().tolist() == [1.0 if short in paper.BIAS_ONE_LAYERS.value else 0.0], name
-    assert {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()} >= set(paper.BIAS_ONE_LAYERS.value)
+            assert layer.bias.unique().tolist() == [1.0 if short in paper.PAPER.bias_one_layers.value else 0.0], name
+    assert {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()} >= set(paper.PAPER.bias_one_layers.value)
 
 
 def test_init_2012_is_seeded_and_refuses_unnamed_layers():
@@ -143,17 +143,17 @@ def test_notebook_06_states_the_papers_figures_as_paper_py_has_them():
     nb = nbformat.read(NOTEBOOK_06, as_version=4)
     text = " ".join(" ".join(c.source for c in nb.cells if c.cell_type == "markdown").split())
     stated = [
-        f"batches of {paper.BATCH_SIZE.value}", f"momentum {paper.MOMENTUM.value}",
-        f"weight decay {paper.WEIGHT_DECAY.value:g}", f"learning rate of {paper.LEARNING_RATE.value}",
-        f"about {paper.EPOCHS.value} epochs", f"N(0, {paper.WEIGHT_STD.value})",
-        f"standard deviation {paper.WEIGHT_STD.value}", f"standard deviation {paper.PCA_ALPHA_STD.value}",
-        "{}, {}, {}, {} and {} to 1".format(*paper.BIAS_ONE_LAYERS.value),
-        f"{paper.CROP_SIDE.value}×{paper.CROP_SIDE.value} patches of {paper.IMAGE_SIDE.value}×{paper.IMAGE_SIDE.value}",
-        f'"by a factor of {paper.AUGMENTATION_FACTOR.value}"',
+        f"batches of {paper.PAPER.batch_size.value}", f"momentum {paper.PAPER.momentum.value}",
+        f"weight decay {paper.PAPER.weight_decay.value:g}", f"learning rate of {paper.PAPER.learning_rate.value}",
+        f"about {paper.PAPER.epochs.value} epochs", f"N(0, {paper.PAPER.weight_std.value})",
+        f"standard deviation {paper.PAPER.weight_std.value}", f"standard deviation {paper.PAPER.pca_alpha_std.value}",
+        "{}, {}, {}, {} and {} to 1".format(*paper.PAPER.bias_one_layers.value),
+        f"{paper.PAPER.crop_side.value}×{paper.PAPER.crop_side.value} patches of {paper.PAPER.image_side.value}×{paper.PAPER.image_side.value}",
+        f'"by a factor of {paper.PAPER.augmentation_factor.value}"',
     ]
     for words in stated:
         assert words in text, words
-    positions = conv_output_size(paper.IMAGE_SIDE.value, paper.CROP_SIDE.value, 1)
+    positions = conv_output_size(paper.PAPER.image_side.value, paper.PAPER.crop_side.value, 1)
     assert f"{positions} × {positions} × 2 = {2 * positions ** 2:,}" in text
-    assert f"which is {positions - 1} × {positions - 1} × 2" in text and 2 * (positions - 1) ** 2 == paper.AUGMENTATION_FACTOR.value
-    assert paper.LR_DIVISOR.value == 10 and "divided by ten" in text
+    assert f"which is {positions - 1} × {positions - 1} × 2" in text and 2 * (positions - 1) ** 2 == paper.PAPER.augmentation_factor.value
+    assert paper.PAPER.lr_divisor.value == 10 and "divided by ten" in text

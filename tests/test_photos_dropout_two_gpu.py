@@ -9,7 +9,6 @@ from torch import nn
 from alexnet_lib.course import checks
 from alexnet_lib.alexnet import local_response_norm_as_printed
 from alexnet_lib.course.diagrams import draw_two_gpu_network, two_gpu_connections
-from alexnet_lib.course.dropout import measure_dropout
 from alexnet_lib.course.photos import load_sample_photo
 
 
@@ -24,23 +23,6 @@ def test_sample_photo_shapes_and_range():
 def test_sample_photo_rejects_bad_side():
     with pytest.raises(ValueError, match="side"):
         load_sample_photo(side=0)
-
-
-def test_measure_dropout_keeps_the_expectation_and_restores_the_random_state():
-    torch.manual_seed(123)
-    before = torch.random.get_rng_state()
-    x = torch.relu(torch.randn(200, 1000, generator=torch.Generator().manual_seed(1)))
-    table = measure_dropout(x, ps=[0.2, 0.5], seed=0)
-    assert torch.equal(before, torch.random.get_rng_state())
-    assert table["p"].tolist() == [0.2, 0.5]
-    assert (table["zeroed"] - table["p"]).abs().max() < 0.01
-    assert (table["train_over_eval"] - 1).abs().max() < 0.02
-    assert ((table["unscaled_mean"] / table["train_mean"]) - (1 - table["p"])).abs().max() < 1e-5
-
-
-def test_measure_dropout_is_seeded():
-    x = torch.rand(100, 100)
-    assert measure_dropout(x, seed=3).equals(measure_dropout(x, seed=3))
 
 
 def test_two_gpu_connections_match_the_paper_section_3_2():

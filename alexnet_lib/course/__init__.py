@@ -1,6 +1,6 @@
 """What the notebooks teach with, on top of the core: layer tables and what they track
-(:mod:`.tables`, :mod:`.tracking`, :mod:`.memory`), activation functions and dropout measured
-(:mod:`.activations`, :mod:`.dropout`), the paper's colour augmentation and ten-patch test
+(:mod:`.tables`, :mod:`.tracking`, :mod:`.memory`), activation functions measured
+(:mod:`.activations`), the paper's colour augmentation and ten-patch test
 (:mod:`.augmentation`), networks compared side by side and layer for layer (:mod:`.comparison`,
 :mod:`.matching`), a look inside a trained network (:mod:`.inspection`), figures, drawings and
 interactive widgets (:mod:`.plots`, :mod:`.diagrams`, :mod:`.widgets`), a photograph that ships

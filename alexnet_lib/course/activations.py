@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
-from matplotlib.figure import Figure
 import torch
 from torch import nn
 
@@ -129,45 +128,3 @@ def gradient_profile(
     )
 
 
-def plot_activations(names: list[str], x: torch.Tensor | None = None) -> Figure:
-    """Each activation (left) and its derivative (right) on one figure, for ``x`` from -6 to 6.
-
-    >>> fig = plot_activations(["sigmoid", "relu"])
-    >>> [ax.get_title() for ax in fig.axes]
-    ['activation f(x)', "derivative f'(x)"]
-    """
-    x = torch.linspace(-6, 6, 601) if x is None else x
-    fig = Figure(figsize=(10, 3.6))
-    value_ax, slope_ax = fig.subplots(1, 2)
-    for name in names:
-        y, dy = values_and_derivatives(name, x)
-        value_ax.plot(x, y, label=name)
-        slope_ax.plot(x, dy, label=name)
-    value_ax.set(title="activation f(x)", xlabel="input x", ylabel="f(x)", ylim=(-1.5, 3))
-    slope_ax.set(title="derivative f'(x)", xlabel="input x", ylabel="f'(x)", ylim=(-0.1, 1.15))
-    for ax in (value_ax, slope_ax):
-        ax.axhline(0, color="0.8", linewidth=0.8)
-        ax.axvline(0, color="0.8", linewidth=0.8)
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    return fig
-
-
-def plot_gradient_profile(profile: pd.DataFrame, title: str = "") -> Figure:
-    """The per-layer gradient norms of :func:`gradient_profile` on a log scale, one line per activation.
-
-    >>> profile = pd.DataFrame({"sigmoid": [1e-6, 1e-3], "relu": [0.1, 0.2]}, index=pd.RangeIndex(1, 3, name="layer"))
-    >>> plot_gradient_profile(profile).axes[0].get_yscale()
-    'log'
-    """
-    fig = Figure(figsize=(6.5, 3.6))
-    ax = fig.subplots()
-    for name in profile.columns:
-        ax.plot(profile.index, profile[name], marker="o", label=name)
-    ax.set(yscale="log", xlabel="layer (1 = next to the input)", ylabel="gradient norm of the layer's weights", title=title)
-    ax.set_xticks(list(profile.index))
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    fig.tight_layout()
-    return fig

@@ -17,24 +17,15 @@ their horizontal mirror images, run the network on all ten and average its softm
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import NamedTuple
 
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
 from ..config import seeded
-from ..facts.paper import PCA_ALPHA_STD
-from .plots import show_images
+from ..facts.paper import PAPER
 
-__all__ = ["ColourPCA", "TenCrop", "colour_pca", "pca_colour_augment", "pca_colour_shift", "show_colour_images",
-           "ten_crop", "TEN_CROP_NAMES"]
-
-TEN_CROP_NAMES = ("top left", "top right", "bottom left", "bottom right", "centre",
-                  "top left, mirrored", "top right, mirrored", "bottom left, mirrored", "bottom right, mirrored",
-                  "centre, mirrored")
-
+__all__ = ["ColourPCA", "TenCrop", "colour_pca", "pca_colour_augment", "pca_colour_shift", "ten_crop"]
 
 class ColourPCA(NamedTuple):
     """The principal components of RGB pixel values: ``eigenvalues`` (3,), largest first, and ``eigenvectors`` (3, 3), one per column."""
@@ -78,7 +69,7 @@ def pca_colour_shift(pca: ColourPCA, alphas: torch.Tensor) -> torch.Tensor:
     return pca.eigenvectors @ (alphas * pca.eigenvalues)
 
 
-def pca_colour_augment(image: torch.Tensor, pca: ColourPCA, alpha_std: float = PCA_ALPHA_STD.value,
+def pca_colour_augment(image: torch.Tensor, pca: ColourPCA, alpha_std: float = PAPER.pca_alpha_std.value,
                        seed: int | None = None) -> torch.Tensor:
     """``image`` ``(3, H, W)`` with one random PCA colour shift added to every pixel (α_i ~ N(0, ``alpha_std``)).
 
@@ -103,7 +94,7 @@ def ten_crop(images: torch.Tensor, size: int) -> torch.Tensor:
     """The ten ``size``×``size`` patches of Section 4.1: corners, centre, then the mirror image of each.
 
     ``images`` ``(C, H, W)`` gives ``(10, C, size, size)``; a batch ``(N, C, H, W)`` gives
-    ``(N, 10, C, size, size)``. The order is :data:`TEN_CROP_NAMES`. The centre patch starts
+    ``(N, 10, C, size, size)``. The order is :attr:`TenCrop.NAMES`. The centre patch starts
     at ``(H - size) // 2`` and ``(W - size) // 2``.
 
     >>> ten_crop(torch.zeros(2, 3, 256, 256), 224).shape
@@ -132,6 +123,10 @@ class TenCrop(nn.Module):
     (torch.Size([2, 5]), True)
     """
 
+    NAMES = ("top left", "top right", "bottom left", "bottom right", "centre", "top left, mirrored",
+             "top right, mirrored", "bottom left, mirrored", "bottom right, mirrored", "centre, mirrored")
+    """The ten patches, in the order of :func:`ten_crop`."""
+
     def __init__(self, model: nn.Module, size: int) -> None:
         super().__init__()
         self.model, self.size = model, size
@@ -140,19 +135,3 @@ class TenCrop(nn.Module):
         crops = ten_crop(x, self.size)  # (N, 10, C, size, size)
         scores = self.model(crops.flatten(0, 1))  # all ten patches of every image in one batch
         return scores.float().softmax(-1).unflatten(0, crops.shape[:2]).mean(1)
-
-
-def show_colour_images(images: torch.Tensor | Sequence[torch.Tensor], titles: Sequence[str], ncols: int = 5,
-                       scale: float = 1.2) -> Figure:
-    """RGB images ``(3, H, W)`` in a grid, titled, their values clamped to [0, 1] and shown as they are.
-
-    :func:`alexnet_lib.course.plots.show_images` with ``rescale=False``: stretching each image to its
-    own range would hide a colour shift; this shows the colours themselves.
-
-    >>> fig = show_colour_images(torch.rand(2, 3, 8, 8), ["a", "b"])
-    >>> [ax.get_title() for ax in fig.axes]
-    ['a', 'b']
-    """
-    if len(images) != len(titles) or len(images) == 0:
-        raise ValueError(f"give one title per image: {len(images)} images, {len(titles)} titles.")
-    return show_images(torch.stack(list(images)), range(len(titles)), list(titles), ncols=ncols, scale=scale, rescale=False)

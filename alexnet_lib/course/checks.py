@@ -1,11 +1,12 @@
-"""Instant checks for the notebooks' exercises: ``check_...(answer)`` prints right or wrong and a hint.
+"""Instant checks for the exercises: ``check(answer, "output_size", n=27, k=5)`` runs ``check_output_size``.
 
-The expected answers are computed by the library when the check runs, never typed in, so
-a check cannot drift from what the notebook teaches.
+Each ``check_<exercise>`` computes the expected answer with the library when it runs, never
+typed in, so a check cannot drift from what the notebook teaches; it prints right or a hint.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Callable
 from typing import Any
@@ -20,28 +21,27 @@ from .activations import values_and_derivatives
 from ..alexnet import local_response_norm_as_printed
 from .comparison import count_weight_layers, milestone_table, torchvision_top1
 from ..config import PROFILES, model_name, resolve_profile
-from ..data import FASHION_MNIST_SIDE
+from ..data import FASHION_MNIST_MEAN, FASHION_MNIST_SIDE, FASHION_MNIST_STD, BatchLoader, BatchTransform, load_fashion_mnist
 from .diagrams import two_gpu_connections
 from .evaluation import topk_error
 from .glossary import english_term
 from .inspection import occlusion_sensitivity
 from .matching import first_difference
 from .memory import training_memory
-from ..facts.paper import CROP_SIDE, IMAGE_SIDE
+from ..facts.paper import PAPER
 from ..shapes import conv_output_size, pool_output_size
 from .tables import layer_table
-from ..data import FASHION_MNIST_MEAN, FASHION_MNIST_STD, BatchLoader, BatchTransform, load_fashion_mnist
 from ..training import fit
 
 
-def check(answer: Any, expected: Any, hint: str, tolerance: float = 0.0) -> None:
+def check_value(answer: Any, expected: Any, hint: str, tolerance: float = 0.0) -> None:
     """Print whether ``answer`` equals ``expected`` (numbers within ``tolerance``), with a hint if not.
 
-    >>> check(1_568_000, 1_568_000, hint="bytes per image times images")
+    >>> check_value(1_568_000, 1_568_000, hint="bytes per image times images")
     Right: 1,568,000.
-    >>> check(None, 3, hint="count them")
+    >>> check_value(None, 3, hint="count them")
     Not answered yet: replace None with your answer.
-    >>> check("GPU ", "gpu", hint="-")
+    >>> check_value("GPU ", "gpu", hint="-")
     Right: 'gpu'.
     """
     if answer is None or answer is Ellipsis:
@@ -67,7 +67,7 @@ def check_profile_on_gpu_machine(answer: str | None) -> None:
     Not quite: 'cpu' is not the answer. Hint: ...
     """
     expected, _ = resolve_profile({}, device="cuda")
-    check(answer, expected.name, hint="read the order of the rules in `resolve_profile`: override, CI, CUDA.")
+    check_value(answer, expected.name, hint="read the order of the rules in `resolve_profile`: override, CI, CUDA.")
 
 
 def check_ci_training_bytes(answer: int | None) -> None:
@@ -77,7 +77,7 @@ def check_ci_training_bytes(answer: int | None) -> None:
     Not quite: 0 is not the answer. Hint: ...
     """
     expected = PROFILES["ci"].train_images * FASHION_MNIST_SIDE * FASHION_MNIST_SIDE
-    check(answer, expected, hint="one uint8 pixel is one byte; an image is 28 x 28 pixels.")
+    check_value(answer, expected, hint="one uint8 pixel is one byte; an image is 28 x 28 pixels.")
 
 
 def check_output_size(answer: int | None, n: int, k: int, s: int = 1, p: int = 0, pool: bool = False) -> None:
@@ -89,7 +89,7 @@ def check_output_size(answer: int | None, n: int, k: int, s: int = 1, p: int = 0
     Not quite: 12 is not the answer. Hint: out = floor((n + 2p - k) / s) + 1 with n=27, k=5, s=2, p=1.
     """
     expected = pool_output_size(n, k, s, p) if pool else conv_output_size(n, k, s, p)
-    check(answer, expected, hint=f"out = floor((n + 2p - k) / s) + 1 with n={n}, k={k}, s={s}, p={p}.")
+    check_value(answer, expected, hint=f"out = floor((n + 2p - k) / s) + 1 with n={n}, k={k}, s={s}, p={p}.")
 
 
 def check_same_padding(answer: int | None, n: int, k: int) -> None:
@@ -101,7 +101,7 @@ def check_same_padding(answer: int | None, n: int, k: int) -> None:
     if k % 2 == 0:
         raise ValueError(f"k={k} is even: no symmetric padding keeps the size; ask with an odd kernel.")
     expected = next(p for p in range(k) if conv_output_size(n, k, 1, p) == n)
-    check(answer, expected, hint="with stride 1 the output is n + 2p - k + 1; set it equal to n.")
+    check_value(answer, expected, hint="with stride 1 the output is n + 2p - k + 1; set it equal to n.")
 
 
 def check_exact_input_size(answer: int | None, out: int, k: int, s: int) -> None:
@@ -112,7 +112,7 @@ def check_exact_input_size(answer: int | None, out: int, k: int, s: int) -> None
     """
     expected = (out - 1) * s + k  # the last window ends exactly at the last pixel
     assert conv_output_size(expected, k, s) == out and (expected - k) % s == 0
-    check(answer, expected, hint="the windows start at 0, s, 2s, ..., (out - 1)s, and the last one is k pixels wide.")
+    check_value(answer, expected, hint="the windows start at 0, s, 2s, ..., (out - 1)s, and the last one is k pixels wide.")
 
 
 def check_conv_params(answer: int | None, in_channels: int, out_channels: int, k: int) -> None:
@@ -122,7 +122,7 @@ def check_conv_params(answer: int | None, in_channels: int, out_channels: int, k
     Right: 156.
     """
     expected = sum(p.numel() for p in nn.Conv2d(in_channels, out_channels, k, device="meta").parameters())
-    check(answer, expected, hint="each output map has in_channels x k x k weights and one bias.")
+    check_value(answer, expected, hint="each output map has in_channels x k x k weights and one bias.")
 
 
 def check_linear_params(answer: int | None, in_features: int, out_features: int) -> None:
@@ -132,7 +132,7 @@ def check_linear_params(answer: int | None, in_features: int, out_features: int)
     Right: 48,120.
     """
     expected = sum(p.numel() for p in nn.Linear(in_features, out_features, device="meta").parameters())
-    check(answer, expected, hint="one weight per (input, output) pair, plus one bias per output.")
+    check_value(answer, expected, hint="one weight per (input, output) pair, plus one bias per output.")
 
 
 def check_network(answer: nn.Module | None, reference: str | nn.Module, input_size: tuple[int, ...] | None = None) -> None:
@@ -145,9 +145,6 @@ def check_network(answer: nn.Module | None, reference: str | nn.Module, input_si
     >>> check_network(nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.Sigmoid()), "lenet")
     Not quite: Layer 3 is missing: the reference has AvgPool2d (features.pool1) there.
     """
-    if answer is None or answer is Ellipsis:
-        print(f"Not answered yet: replace {answer!r} with your network.")
-        return
     if isinstance(reference, str):
         input_size = input_size or models.entry(reference).input_size
         reference = models.get(reference, seed=0)
@@ -173,7 +170,7 @@ def check_largest_slope(answer: float | None, activation: str) -> None:
     Right: 0.25.
     """
     expected = round(values_and_derivatives(activation, torch.linspace(-10, 10, 20_001))[1].max().item(), 4)
-    check(answer, expected, hint="differentiate, then find where the derivative peaks (plot it!).", tolerance=1e-3)
+    check_value(answer, expected, hint="differentiate, then find where the derivative peaks (plot it!).", tolerance=1e-3)
 
 
 def check_sigmoid_chain_bound(answer: float | None, layers: int) -> None:
@@ -183,7 +180,7 @@ def check_sigmoid_chain_bound(answer: float | None, layers: int) -> None:
     Right: 0.015625.
     """
     slope = values_and_derivatives("sigmoid", torch.zeros(1))[1].item()
-    check(answer, slope**layers, hint="each sigmoid multiplies the gradient by its slope, at most 0.25.", tolerance=1e-4 * slope**layers)
+    check_value(answer, slope**layers, hint="each sigmoid multiplies the gradient by its slope, at most 0.25.", tolerance=1e-4 * slope**layers)
 
 
 def check_smallest_first_layer_gradient(answer: str | None, profile: pd.DataFrame) -> None:
@@ -193,7 +190,7 @@ def check_smallest_first_layer_gradient(answer: str | None, profile: pd.DataFram
     >>> check_smallest_first_layer_gradient("sigmoid", profile)
     Right: 'sigmoid'.
     """
-    check(answer, str(profile.iloc[0].idxmin()), hint="read the first row of the profile (layer 1).")
+    check_value(answer, str(profile.iloc[0].idxmin()), hint="read the first row of the profile (layer 1).")
 
 
 def check_dropout_scale(answer: float | None, p: float = 0.5) -> None:
@@ -203,7 +200,7 @@ def check_dropout_scale(answer: float | None, p: float = 0.5) -> None:
     Right: 2.0.
     """
     kept = nn.Dropout(p).train()(torch.ones(10_000))
-    check(answer, round(kept.max().item(), 6), hint="the mean of every unit must stay the same: kept units share out the dropped ones' value.", tolerance=1e-3)
+    check_value(answer, round(kept.max().item(), 6), hint="the mean of every unit must stay the same: kept units share out the dropped ones' value.", tolerance=1e-3)
 
 
 def check_mac_ratio(answer: float | None, bigger: str = "alexnet_d2l", smaller: str = "alexnet_cpu") -> None:
@@ -212,11 +209,8 @@ def check_mac_ratio(answer: float | None, bigger: str = "alexnet_d2l", smaller: 
     >>> check_mac_ratio(0)
     Not quite: 0 is not the answer. Hint: ...
     """
-    def macs(name: str) -> int:
-        model = models.get(name, seed=0)
-        return int(layer_table(model, model.input_size).iloc[-1]["macs"])
-
-    check(answer, round(macs(bigger) / macs(smaller)), hint="divide the 'macs' of the two 'total' rows and round to a whole number.")
+    macs = {name: int(layer_table(m := models.get(name, device="meta"), m.input_size).iloc[-1]["macs"]) for name in (bigger, smaller)}
+    check_value(answer, round(macs[bigger] / macs[smaller]), hint="divide the 'macs' of the two 'total' rows and round to a whole number.")
 
 
 def check_topk_error(answer: float | None, logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> None:
@@ -225,18 +219,18 @@ def check_topk_error(answer: float | None, logits: torch.Tensor, labels: torch.T
     >>> check_topk_error(0.5, torch.tensor([[1.0, 2.0], [2.0, 1.0]]), torch.tensor([1, 1]), k=1)
     Right: 0.5.
     """
-    check(answer, topk_error(torch.as_tensor(logits), torch.as_tensor(labels), k), tolerance=1e-3,
-          hint=f"is each image's true label among its {k} highest scores? Count the images where it is not; divide by all.")
+    check_value(answer, topk_error(torch.as_tensor(logits), torch.as_tensor(labels), k), tolerance=1e-3,
+                hint=f"is each image's true label among its {k} highest scores? Count the images where it is not; divide by all.")
 
 
-def check_patch_count(answer: int | None, image: int = IMAGE_SIDE.value, crop: int = CROP_SIDE.value) -> None:
+def check_patch_count(answer: int | None, image: int = PAPER.image_side.value, crop: int = PAPER.crop_side.value) -> None:
     """Exercise 06: how many different ``crop``×``crop`` patches, mirror images included, one ``image``×``image`` image gives.
 
     >>> check_patch_count(2 * 33 * 33)
     Right: 2,178.
     """
-    check(answer, 2 * conv_output_size(image, crop, 1) ** 2,
-          hint="along each side a patch can start at 0, 1, ..., image - crop; and every patch has a mirror image.")
+    check_value(answer, 2 * conv_output_size(image, crop, 1) ** 2,
+                hint="along each side a patch can start at 0, 1, ..., image - crop; and every patch has a mirror image.")
 
 
 def check_receptive_field(answer: int | None, model_name: str = "alexnet_cpu", layer: str = "features.conv2") -> None:
@@ -247,7 +241,7 @@ def check_receptive_field(answer: int | None, model_name: str = "alexnet_cpu", l
     """
     model = models.get(model_name, seed=0)
     table = layer_table(model, model.input_size).set_index("name")
-    check(answer, int(table.loc[layer, "rf"]), hint="each layer adds (k - 1) × the jump of its input to the receptive field; read the 'rf' column.")
+    check_value(answer, int(table.loc[layer, "rf"]), hint="each layer adds (k - 1) × the jump of its input to the receptive field; read the 'rf' column.")
 
 
 def check_occlusion_positions(answer: int | None, side: int = 64, patch: int = 8, stride: int = 4) -> None:
@@ -258,7 +252,7 @@ def check_occlusion_positions(answer: int | None, side: int = 64, patch: int = 8
     """
     model = nn.Sequential(nn.Flatten(), nn.Linear(side * side, 2))
     heat = occlusion_sensitivity(model, torch.zeros(1, side, side), target=0, patch=patch, stride=stride)
-    check(answer, heat.numel(), hint="per side: (side - patch) // stride + 1 positions, as for a convolution without padding.")
+    check_value(answer, heat.numel(), hint="per side: (side - patch) // stride + 1 positions, as for a convolution without padding.")
 
 
 def check_lrn_value(answer: float | None, values: tuple[float, ...] = (1.0, 2.0, 3.0, 4.0, 5.0), i: int = 0,
@@ -270,8 +264,8 @@ def check_lrn_value(answer: float | None, values: tuple[float, ...] = (1.0, 2.0,
     """
     x = torch.tensor(values, dtype=torch.float64).reshape(1, -1, 1, 1)
     expected = float(local_response_norm_as_printed(x, size=size, alpha=alpha, beta=beta, k=k)[0, i, 0, 0])
-    check(answer, expected, tolerance=1e-3,
-          hint=f"b_i = a_i / (k + alpha * sum of the squares of maps i-{size // 2}..i+{size // 2} that exist) ** beta.")
+    check_value(answer, expected, tolerance=1e-3,
+                hint=f"b_i = a_i / (k + alpha * sum of the squares of maps i-{size // 2}..i+{size // 2} that exist) ** beta.")
 
 
 def check_overlap_windows(answer: int | None, k: int = 3, s: int = 2, n: int = 13) -> None:
@@ -283,7 +277,7 @@ def check_overlap_windows(answer: int | None, k: int = 3, s: int = 2, n: int = 1
     ones = torch.ones(1, 1, n, n)
     columns = F.unfold(ones, kernel_size=k, stride=s)
     counts = F.fold(columns, output_size=(n, n), kernel_size=k, stride=s)
-    check(answer, int(counts.max()), hint="along one side a pixel is in ceil(k / s) windows at most; a window is 2-D.")
+    check_value(answer, int(counts.max()), hint="along one side a pixel is in ceil(k / s) windows at most; a window is 2-D.")
 
 
 def check_fc_parameter_share(answer: float | None, model_name: str = "alexnet_2012") -> None:
@@ -296,11 +290,8 @@ def check_fc_parameter_share(answer: float | None, model_name: str = "alexnet_20
         model = models.get(model_name)
     table = layer_table(model, model.input_size)
     layers = table[table["name"] != "total"]
-    fc = int(layers.loc[layers["type"] == "Linear", "params"].sum())
-    expected = fc / int(layers["params"].sum())
-    print_expected = round(expected, 4)
-    check(answer, print_expected, tolerance=0.005,
-          hint="add the 'params' of the Linear rows of the layer table and divide by the total.")
+    share = int(layers.loc[layers["type"] == "Linear", "params"].sum()) / int(layers["params"].sum())
+    check_value(answer, round(share, 4), tolerance=0.005, hint="add the 'params' of the Linear rows of the layer table and divide by the total.")
 
 
 def check_weight_memory_mib(answer: float | None, model_name: str = "alexnet_2012", optimizer: str = "momentum") -> None:
@@ -312,8 +303,8 @@ def check_weight_memory_mib(answer: float | None, model_name: str = "alexnet_201
     model = models.get(model_name)
     memory = training_memory(model, model.input_size, batch_size=1, optimizer=optimizer).set_index("item")
     expected = round(int(memory.loc[["parameters", "gradients", "optimizer state"], "bytes"].sum()) / 2**20, 1)
-    check(answer, expected, tolerance=0.5,
-          hint="each of the three holds one float32 (4 bytes) per parameter with momentum; 1 MiB = 2**20 bytes.")
+    check_value(answer, expected, tolerance=0.5,
+                hint="each of the three holds one float32 (4 bytes) per parameter with momentum; 1 MiB = 2**20 bytes.")
 
 
 def check_cross_gpu_layers(answer: str | None) -> None:
@@ -329,7 +320,7 @@ def check_cross_gpu_layers(answer: str | None) -> None:
     if isinstance(answer, str):
         given = sorted(part.strip().lower() for part in answer.split(",") if part.strip())
         answer = expected if given == sorted(expected.split(", ")) else answer
-    check(answer, expected, hint="follow the red arrows in the diagram; the image itself goes to both GPUs.")
+    check_value(answer, expected, hint="follow the red arrows in the diagram; the image itself goes to both GPUs.")
 
 
 def check_unshared_conv_params(answer: int | None, in_channels: int, out_channels: int, k: int, out_side: int) -> None:
@@ -339,8 +330,8 @@ def check_unshared_conv_params(answer: int | None, in_channels: int, out_channel
     Right: 105,705,600.
     """
     shared = sum(p.numel() for p in nn.Conv2d(in_channels, out_channels, k, device="meta").parameters())
-    check(answer, out_side * out_side * shared,
-          hint="every output position gets its own copy of all the kernels and biases: positions × the convolution's parameters.")
+    check_value(answer, out_side * out_side * shared,
+                hint="every output position gets its own copy of all the kernels and biases: positions × the convolution's parameters.")
 
 
 def check_milestone_ratio(answer: float | None, column: str = "params", bigger: str = "vgg16", smaller: str = "googlenet") -> None:
@@ -351,7 +342,7 @@ def check_milestone_ratio(answer: float | None, column: str = "params", bigger: 
     """
     table = milestone_table([bigger, smaller])
     expected = round(int(table.loc[bigger, column]) / int(table.loc[smaller, column]))
-    check(answer, expected, hint=f"divide the two models' '{column}' in the table and round to a whole number.")
+    check_value(answer, expected, hint=f"divide the two models' '{column}' in the table and round to a whole number.")
 
 
 def check_recipe_gain(answer: float | None, name: str = "resnet50") -> None:
@@ -361,8 +352,7 @@ def check_recipe_gain(answer: float | None, name: str = "resnet50") -> None:
     Right: 4.7.
     """
     expected = round(torchvision_top1(name, "IMAGENET1K_V2") - torchvision_top1(name, "IMAGENET1K_V1"), 1)
-    check(answer, expected, hint="subtract the two weights' acc@1 in their meta['_metrics'] and round to one decimal.",
-          tolerance=0.05)
+    check_value(answer, expected, tolerance=0.05, hint="subtract the two weights' acc@1 in their meta['_metrics'], to one decimal.")
 
 
 def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> None:
@@ -372,7 +362,7 @@ def check_weight_layer_count(answer: int | None, name: str = "googlenet") -> Non
     Right: 21.
     """
     expected = count_weight_layers(models.get(name, device="meta"))
-    check(answer, expected, hint="count the Conv2d and Linear modules in print(model), or with isinstance over model.modules(); "
+    check_value(answer, expected, hint="count the Conv2d and Linear modules in print(model), or with isinstance over model.modules(); "
                                  "the depth counts only the longest path, branches add more.")
 
 
@@ -398,7 +388,7 @@ def check_recap_choice(answer: str | None, question: str) -> None:
     letter, why = _RECAP_CHOICES[question]
     if isinstance(answer, str):
         answer = answer.strip().strip("()").lower()
-    check(answer, letter, hint=why)
+    check_value(answer, letter, hint=why)
 
 
 def check_english_term(answer: str | None, chinese: str = "汇聚层") -> None:
@@ -411,7 +401,7 @@ def check_english_term(answer: str | None, chinese: str = "汇聚层") -> None:
         expected = english_term(chinese)
     except KeyError as error:
         raise ValueError(error.args[0]) from None
-    check(answer, expected, hint="find the term in the glossary's 中文 or d2l 中文版 column and read its English name.")
+    check_value(answer, expected, hint="find the term in the glossary's 中文 or d2l 中文版 column and read its English name.")
 
 
 def check_training_loop(my_train: Callable | None, epochs: int = 2, lr: float = 0.1) -> None:
@@ -424,8 +414,6 @@ def check_training_loop(my_train: Callable | None, epochs: int = 2, lr: float = 
     >>> check_training_loop(lambda model, batches, epochs, lr: None)
     Not quite: after your loop no weight has changed. Hint: ...
     """
-    if my_train is None or my_train is Ellipsis:
-        return print(f"Not answered yet: replace {my_train!r} with your loop, def my_train(model, batches, epochs, lr): ...")
     images, labels = load_fashion_mnist(train=True, limit=4 * 32)
     batches = list(BatchLoader(images, labels, 32, BatchTransform(mean=FASHION_MNIST_MEAN, std=FASHION_MNIST_STD)))
     yours, reference = (models.get("lenet", activation="relu", seed=0) for _ in range(2))
@@ -461,8 +449,6 @@ def check_initial_loss(loss: float | torch.Tensor | None, classes: int = 10) -> 
     >>> check_initial_loss(54.0)
     Not quite: 54.000 is 51.70 above ln 10 = 2.303: ...
     """
-    if loss is None or loss is Ellipsis:
-        return check(loss, math.log(classes), hint="")
     loss, expected = float(loss), math.log(classes)
     band = (1 - 1 / classes) / 2  # what scores with a standard deviation of 1 add, as the docstring says
     if abs(loss - expected) <= band:
@@ -482,9 +468,33 @@ def check_overfits_one_batch(accuracy: float | None) -> None:
     >>> check_overfits_one_batch(1.0)
     Right: 100% of the batch: ...
     """
-    if accuracy is None or accuracy is Ellipsis:
-        return check(accuracy, 1.0, hint="")
     print("Right: 100% of the batch: the model and the loop can learn, at least by heart." if accuracy >= 1 else
           f"Not quite: {accuracy:.1%} of the batch. A network of LeNet's size learns a few dozen images by heart; if yours "
           "cannot, the model or the loop has a bug: labels that do not belong to the images, no zero_grad or no step, "
           "outputs detached from the weights, a learning rate far off.")
+
+
+EXERCISES: dict[str, Callable[..., None]] = {  # "output_size" -> check_output_size, and so on
+    name.removeprefix("check_"): function for name, function in list(globals().items()) if name.startswith("check_")}
+
+
+def check(answer: Any, exercise: str, **given: Any) -> None:
+    """Print whether ``answer`` is right for the named ``exercise``, given the exercise's settings;
+    ``check(answer, "value", expected=x, hint=...)`` compares with a value the cell computes.
+
+    >>> check(13, "output_size", n=27, k=5, s=2, p=1)
+    Right: 13.
+    >>> check(None, "network", reference="lenet")
+    Not answered yet: replace None with your answer.
+    >>> check(1, "outptu_size")
+    Traceback (most recent call last):
+    ...
+    ValueError: no exercise 'outptu_size'; did you mean 'output_size'? The exercises: ...
+    """
+    if exercise not in EXERCISES:
+        close = difflib.get_close_matches(exercise, EXERCISES, n=1)
+        guess = f" did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"no exercise {exercise!r};{guess} The exercises: {', '.join(sorted(EXERCISES))}.")
+    if answer is None or answer is Ellipsis:
+        return print(f"Not answered yet: replace {answer!r} with your answer.")
+    EXERCISES[exercise](answer, **given)

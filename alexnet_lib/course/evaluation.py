@@ -18,7 +18,7 @@ from torch import nn
 from ..callbacks import choose_precision, sync
 from ..training import outputs, run_eval
 
-__all__ = ["confusion_matrix", "evaluate", "most_confused", "predict", "topk_error", "topk_errors"]
+__all__ = ["confusion_matrix", "evaluate", "predict", "topk_error", "topk_errors"]
 
 
 def evaluate(model: nn.Module, loader: Iterable, *, device: str | torch.device | None = None, amp: bool | str = "auto",
@@ -150,24 +150,3 @@ def confusion_matrix(
     return table
 
 
-def most_confused(confusion: pd.DataFrame, k: int = 5) -> pd.DataFrame:
-    """The ``k`` largest off-diagonal cells: which true class is most often taken for which.
-
-    ``share`` is the fraction of that true class's images given the wrong class.
-
-    >>> table = pd.DataFrame([[8, 2, 0], [5, 5, 0], [0, 1, 9]], index=list("abc"), columns=list("abc"))
-    >>> most_confused(table, k=2)
-      true predicted  count  share
-    0    b         a      5    0.5
-    1    a         b      2    0.2
-    """
-    values = confusion.to_numpy()
-    totals = values.sum(axis=1)
-    rows = [
-        (confusion.index[i], confusion.columns[j], int(values[i, j]), values[i, j] / totals[i] if totals[i] else math.nan)
-        for i in range(values.shape[0])
-        for j in range(values.shape[1])
-        if i != j and values[i, j] > 0
-    ]
-    rows.sort(key=lambda r: (-r[2], -r[3]))
-    return pd.DataFrame(rows[:k], columns=["true", "predicted", "count", "share"])

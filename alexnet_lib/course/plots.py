@@ -16,7 +16,6 @@ import importlib
 import io
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,26 +23,14 @@ import torch
 from matplotlib.figure import Figure
 
 from ..callbacks import Callback, in_notebook
-from ..config import default_data_root, model_name
+from ..config import model_name
 from ..training import HISTORY_COLUMNS  # noqa: F401 (format_history's doctest uses it)
 
 __all__ = [
-    "LiveCurve", "figures_dir", "format_history", "new_figure", "png_bytes",
+    "LiveCurve", "format_history", "new_figure", "png_bytes",
     "plot_confusion", "plot_history", 
     "show_images", "to_numpy",
 ]
-
-
-def figures_dir() -> Path:
-    """Where notebooks save their figures, created if missing: ``figures/`` in the checkout, else ``./figures``.
-
-    >>> figures_dir().name
-    'figures'
-    """
-    repo = Path(__file__).resolve().parents[2]
-    folder = repo / "figures" if default_data_root() == repo / "data" else Path.cwd() / "figures"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def new_figure(**kwargs) -> Figure:
@@ -193,37 +180,34 @@ def show_images(
     ncols: int = 8,
     scale: float = 1.3,
     rescale: bool = True,
+    titles: Sequence[str] | None = None,
 ) -> Figure:
     """A grid of images with their class names; with ``predictions``, wrong ones titled in red.
 
-    ``images`` is ``(N, H, W)`` or ``(N, C, H, W)``, uint8 or float. Each image is scaled to
-    its own range, so normalised batches show too; ``rescale=False`` shows float values as
-    they are, clamped to [0, 1] (so that a change of colour or brightness stays visible).
-    Titles are ``class_names[label]`` (or the label); with predictions, ``predicted (true)``
-    where they differ.
+    ``images`` is ``(N, H, W)`` or ``(N, C, H, W)``, uint8 or float, each scaled to its own range
+    (``rescale=False``: as they are, clamped to [0, 1], so that a change of colour stays visible).
+    Titles: ``class_names[label]`` (or the label), ``predicted (true)`` where they differ, or ``titles``.
 
     >>> fig = show_images(torch.zeros(10, 28, 28, dtype=torch.uint8), labels=range(10), ncols=5)
     >>> len(fig.axes), fig.axes[1].get_title()
     (10, '1')
     """
     x = torch.as_tensor(images).detach().cpu()
-    if x.dim() == 3:
-        x = x.unsqueeze(1)
+    x = x.unsqueeze(1) if x.dim() == 3 else x
     if x.dim() != 4 or x.shape[1] not in (1, 3):
         raise ValueError(f"images should be shaped (N, H, W), (N, 1, H, W) or (N, 3, H, W); got {tuple(x.shape)}.")
     n = len(x)
     if n == 0:
         raise ValueError("no images to show.")
+    if titles is not None and len(titles) != n:
+        raise ValueError(f"give one title per image: {n} images, {len(titles)} titles.")
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
     fig = new_figure(figsize=(ncols * scale, nrows * (scale + 0.25)), dpi=100, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
     labels = None if labels is None else [int(v) for v in labels]
     predictions = None if predictions is None else [int(v) for v in predictions]
-
-    def name(k: int) -> str:
-        return class_names[k] if class_names is not None else str(k)
-
+    name = str if class_names is None else lambda k: class_names[k]
     for i, ax in enumerate(axes):
         ax.set_axis_off()
         if i >= n:
@@ -238,7 +222,9 @@ def show_images(
             ax.imshow(to_numpy(img[0]), cmap="gray", vmin=0, vmax=1)
         else:
             ax.imshow(to_numpy(img.permute(1, 2, 0)))
-        if predictions is not None:
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8)
+        elif predictions is not None:
             wrong = labels is not None and predictions[i] != labels[i]
             title = f"{name(predictions[i])}\n({name(labels[i])})" if wrong else name(predictions[i])
             ax.set_title(title, fontsize=8, color="tab:red" if wrong else "black")

@@ -62,7 +62,7 @@ PUBLISHED: dict[str, Published] = {
                                      "Krizhevsky et al. 2012, Section 6 (the second-best ILSVRC-2012 entry)"),
     "winner_top5_2011": Published(25.8, "Russakovsky et al. 2015, IJCV, the ILSVRC-2011 winner (XRCE)"),
     "paper_neurons": Published(650_000, "Krizhevsky et al. 2012, Abstract"),
-    "relu_speedup": Published(paper.RELU_SPEEDUP.value, f"Krizhevsky et al. 2012, {paper.RELU_SPEEDUP.source}: "
+    "relu_speedup": Published(paper.PAPER.relu_speedup.value, f"Krizhevsky et al. 2012, {paper.PAPER.relu_speedup.source}: "
                               "faster to 25% training error than tanh"),
     "relu_origin": Published("Nair and Hinton 2010", "Krizhevsky et al. 2012, Section 3.1"),
     "dropout_origin": Published("Hinton et al. 2012", "Krizhevsky et al. 2012, Section 4.2"),
@@ -72,8 +72,8 @@ PUBLISHED: dict[str, Published] = {
                          "GPUs that read and write one another's memory directly"),
     "two_gpu_faster": Published(True, "Krizhevsky et al. 2012, Section 3.2 and footnote 2: slightly faster than the one-GPU net with half the kernels"),
     "lrn_name": Published("Local Response Normalization", "Krizhevsky et al. 2012, Section 3.3"),
-    "overlap_gain": Published(list(paper.OVERLAP_POOL_GAIN.value),
-                              f"Krizhevsky et al. 2012, {paper.OVERLAP_POOL_GAIN.source}: top-1, top-5 error, 3/2 against 2/2"),
+    "overlap_gain": Published(list(paper.PAPER.overlap_pool_gain.value),
+                              f"Krizhevsky et al. 2012, {paper.PAPER.overlap_pool_gain.source}: top-1, top-5 error, 3/2 against 2/2"),
     "pooling_novelty": _reading("overlapping windows", "Krizhevsky et al. 2012, Section 3.4"),
     "pooling_prevents_overfitting": _reading(False, "notebook 06: networks with pooling overfit their training images "
                                              "unless augmentation or dropout is added; Krizhevsky et al. 2012, Section 4"),

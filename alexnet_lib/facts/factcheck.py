@@ -23,7 +23,7 @@ from . import factcheck_alexnet, factcheck_context
 from .evidence import Claim, claims_table, format_claims
 from .factcheck_alexnet import doubled_parameter_table
 
-__all__ = ["CLAIMS", "POSTS", "doubled_parameter_table", "fact_table", "format_claims", "verdict_counts"]
+__all__ = ["CLAIMS", "POSTS", "doubled_parameter_table", "fact_table", "format_claims"]
 
 # What each post is (seeds/README.md), in our words.
 POSTS = {
@@ -45,20 +45,3 @@ def fact_table(keys: Sequence[str] | None = None) -> pd.DataFrame:
     return claims_table([c for c in CLAIMS if keys is None or c.key in keys])
 
 
-def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
-    """Claims per post (rows, by the first post named) and verdict (columns), with totals.
-
-    >>> verdict_counts(fact_table(["003-order", "004-dropout", "000-input"]))
-    verdict  right  wrong  total
-    post
-    000          1      0      1
-    003          0      1      1
-    004          0      1      1
-    total        1      2      3
-    """
-    first = table["posts"].str.split(", ").str[0].rename("post")
-    order = [v for v in ("right", "half right", "wrong", "unverifiable") if v in set(table["verdict"])]
-    counts = pd.crosstab(first, table["verdict"]).reindex(columns=order, fill_value=0)
-    counts["total"] = counts.sum(axis=1)
-    counts.loc["total"] = counts.sum()
-    return counts

@@ -99,8 +99,9 @@ def _max_difference(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> f
 def model_parallel_check(batch: int = 8, steps: int = 2, seed: int = 0, classes: int = 1000) -> dict:
     """In each of 2 processes: one half against the whole network, then ``steps`` timed SGD steps.
 
-    Returns this process's largest differences (scores, gradients), its mean time per step, the
-    share of it spent in exchanges and the bytes each exchange sent. Run it with :func:`launch`.
+    Returns this process's largest differences (scores, gradients) and the ``tolerance`` they
+    should be within, its mean time per step, the share of it spent in exchanges and the bytes
+    each exchange sent. Run it with :func:`launch`.
     """
     rank, world = rank_and_world()
     if world != 2:
@@ -117,7 +118,8 @@ def model_parallel_check(batch: int = 8, steps: int = 2, seed: int = 0, classes:
     grads = {name: p.grad for name, p in half.named_parameters()}
     whole_grads = _half_state({n: p.grad for n, p in whole.named_parameters()}, rank)
     result = {"rank": rank, "scores": (scores - reference).abs().max().item(),
-              "gradients": _max_difference(grads, whole_grads), "sent": dict(TRAFFIC.sent)}
+              "gradients": _max_difference(grads, whole_grads), "sent": dict(TRAFFIC.sent),
+              "tolerance": MODEL_TOLERANCE}
     return result | _timed_steps(lambda: (F.cross_entropy(half(x), y) / world).backward(), half, steps)
 
 
@@ -150,7 +152,8 @@ def _timed_steps(step, model: nn.Module, steps: int, device: torch.device = torc
 def data_parallel_check(model_name: str = "alexnet_cpu", batch: int = 128, steps: int = 2, seed: int = 0) -> dict:
     """In each process: a DDP replica trained on its share of ``batch``, against one process on all of it.
 
-    Returns the largest parameter difference after ``steps`` SGD steps, the mean time per step
+    Returns the largest parameter difference after ``steps`` SGD steps (and the ``tolerance`` it
+    should be within), the mean time per step
     with gradient averaging, and the same without it (``no_sync``): their difference is the
     time the all-reduce adds. Run it with :func:`launch`. Under nccl, process ``rank`` works on
     GPU ``rank``, with TensorFloat-32 off so that the two sides round alike.
@@ -189,7 +192,8 @@ def data_parallel_check(model_name: str = "alexnet_cpu", batch: int = 128, steps
             step()
     _synchronize(device)
     alone = (time.perf_counter() - start) / max(steps, 1)
-    return {"rank": rank, "parameters": difference, "step_seconds": timed["step_seconds"], "no_sync_seconds": alone}
+    return {"rank": rank, "parameters": difference, "step_seconds": timed["step_seconds"], "no_sync_seconds": alone,
+            "tolerance": DATA_TOLERANCE}
 
 
 def model_parallel_traffic(batch: int = 128, classes: int = 1000) -> pd.DataFrame:
