@@ -69,9 +69,9 @@ def test_the_text_check_finds_a_typed_number():
     assert RESULT.findall(_prose(nb)) == ["12,345", "96"] and not _printed(nb)
 
 
-def _solution_after(nb, check_name):
-    """The solution cell that follows the code cell calling ``check_name``."""
-    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and f"{check_name}(answer" in c.source)
+def _solution_after(nb, exercise):
+    """The solution cell that follows the code cell that checks ``exercise``."""
+    at = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code" and f'check(answer, "{exercise}"' in c.source)
     solution = nb.cells[at + 1].source
     assert solution.startswith("<details><summary>Solution</summary>") and solution.rstrip().endswith("</details>")
     return solution
@@ -93,7 +93,7 @@ def _said(check, *args, **kwargs):
 
 
 def test_05_unshared_conv_solution_passes_its_check_and_states_its_answer():
-    solution = _solution_after(_read(NOTEBOOKS[1]), "check_unshared_conv_params")
+    solution = _solution_after(_read(NOTEBOOKS[1]), "unshared_conv_params")
     answer = _run_solution(solution)
     said = _said(checks.check_unshared_conv_params, answer, in_channels=96, out_channels=256, k=5, out_side=27)
     assert said.startswith("Right"), said
@@ -103,7 +103,7 @@ def test_05_unshared_conv_solution_passes_its_check_and_states_its_answer():
 
 
 def test_05_build_it_solution_is_torchvision_alexnet():
-    answer = _run_solution(_solution_after(_read(NOTEBOOKS[1]), "check_network"))
+    answer = _run_solution(_solution_after(_read(NOTEBOOKS[1]), "network"))
     said = _said(checks.check_network, answer, "torchvision_alexnet")
     assert said.startswith("Right"), said
 
