@@ -230,7 +230,7 @@ class RunLog(Callback):
         if not h.empty:
             last, attrs = h.iloc[-1], h.attrs
             record = {"model": attrs["model"], "epochs": int(last["epoch"]), "train_acc": float(last["train_acc"]),
-                      "test_acc": float(last["test_acc"]), "seconds": float(attrs["seconds"]),
+                      "val_acc": float(last["val_acc"]), "test_acc": float(attrs.get("test_acc", "nan")), "seconds": float(attrs["seconds"]),
                       "images_per_s": float(h["images_per_s"].mean()), "device": attrs["device"], "precision": attrs["precision"]}
             with open(self.path, "a", encoding="utf-8") as log:
                 log.write(json.dumps(record) + "\n")
@@ -325,14 +325,14 @@ class Progress(Callback):
 
     def after_batch(self, run, loss, out, y) -> None:
         if self.to_announce:
-            last = min(3, run.batches - 1)  # 3 batches timed after the first, a warm-up; a test batch is 1/3 of a step
+            last = min(3, run.batches - 1)  # 3 batches timed after the first, a warm-up; a validation batch is 1/3 of a step
             if run.batch == 0 and last > 0:
                 sync(run.precision.device)
                 self.started = time.perf_counter()
             elif run.batch >= last:
                 sync(run.precision.device)
                 per_batch = (time.perf_counter() - self.started) / max(run.batch, 1)
-                seconds = per_batch * run.epochs * (run.batches + run.test_batches / 3)
+                seconds = per_batch * run.epochs * (run.batches + run.val_batches / 3)
                 print(f"{self.name}: about {duration_text(seconds)} for {run.epochs} epoch{'s' if run.epochs != 1 else ''} of "
                       f"{run.batches} batches (timed on the first batches on this machine)", flush=True)
                 self.to_announce = False
@@ -344,7 +344,7 @@ class Progress(Callback):
 
     def after_epoch(self, run) -> None:
         r = run.rows[-1]
-        self.bar.set_postfix(loss=f"{r['train_loss']:.3f}", train_acc=f"{r['train_acc']:.3f}", test_acc=f"{r['test_acc']:.3f}")
+        self.bar.set_postfix(loss=f"{r['train_loss']:.3f}", train_acc=f"{r['train_acc']:.3f}", val_acc=f"{r['val_acc']:.3f}")
 
     def after_fit(self, run) -> None:
         self.bar.close()

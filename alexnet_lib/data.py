@@ -6,8 +6,6 @@ transformed by a few tensor operations (:class:`BatchTransform`), not decoded im
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import math
 import socket
 import struct
@@ -50,12 +48,12 @@ def fashion_mnist_folder(root: str | Path | None = None) -> Path:
     return (get_config().data_root if root is None else Path(root)) / "FashionMNIST" / "raw"
 
 
-def _damaged(path: Path, problem: str) -> DataDamagedError:
+def damaged(path: Path, problem: str) -> DataDamagedError:
     return DataDamagedError(f"{path} is damaged: {problem}; delete it and download again "
                             f"(`python -m alexnet_lib doctor --download`), or point {ENV_DATA} at a good copy.")
 
 
-def _missing(folder: Path, reason: str) -> DataNotFoundError:
+def missing(folder: Path, reason: str) -> DataNotFoundError:
     return DataNotFoundError(
         f"Fashion-MNIST was not found in {folder} ({reason}).\nFix it in one of these ways:\n"
         f"  - point {ENV_DATA} at a folder that holds FashionMNIST/raw/*-ubyte (for example: export {ENV_DATA}=/path/to/data);\n"
@@ -68,12 +66,12 @@ def _idx_dims(path: Path, ndim: int, items: str) -> tuple[int, ...]:
     with path.open("rb") as f:
         header = f.read(size)
     if len(header) < size:
-        raise _damaged(path, f"it holds {len(header)} bytes, less than the {size}-byte IDX header")
+        raise damaged(path, f"it holds {len(header)} bytes, less than the {size}-byte IDX header")
     magic, *dims = struct.unpack(f">{1 + ndim}I", header)  # big-endian uint32s; then a byte per value
     if magic != 0x0800 + ndim:
-        raise _damaged(path, f"its magic number is {magic:#010x}, not {0x0800 + ndim:#010x} (an IDX file of {ndim}-d bytes)")
+        raise damaged(path, f"its magic number is {magic:#010x}, not {0x0800 + ndim:#010x} (an IDX file of {ndim}-d bytes)")
     if (actual := path.stat().st_size) != (declared := size + math.prod(dims)):
-        raise _damaged(path, f"it is {actual:,} bytes but its header declares {dims[0]:,} {items} ({declared:,} bytes)")
+        raise damaged(path, f"it is {actual:,} bytes but its header declares {dims[0]:,} {items} ({declared:,} bytes)")
     return tuple(dims)
 
 
@@ -92,42 +90,15 @@ def fashion_mnist_counts(root: str | Path | None = None) -> dict[str, int] | Non
         images, labels = folder / images, folder / labels
         n, rows, cols = _idx_dims(images, 3, "images")
         if (rows, cols) != (FASHION_MNIST_SIDE, FASHION_MNIST_SIDE):
-            raise _damaged(images, f"its header declares {rows}×{cols} images, not Fashion-MNIST's 28×28")
+            raise damaged(images, f"its header declares {rows}×{cols} images, not Fashion-MNIST's 28×28")
         (m,) = _idx_dims(labels, 1, "labels")
         if (values := labels.read_bytes()[8:]) and max(values) >= len(CLASS_NAMES):
             first = next(i for i, label in enumerate(values) if label >= len(CLASS_NAMES))
-            raise _damaged(labels, f"the label at position {first:,} is {values[first]}, but Fashion-MNIST's classes are 0 to 9")
+            raise damaged(labels, f"the label at position {first:,} is {values[first]}, but Fashion-MNIST's classes are 0 to 9")
         if n != m:
-            raise _damaged(folder, f"{images.name} holds {n:,} images but {labels.name} holds {m:,} labels")
+            raise damaged(folder, f"{images.name} holds {n:,} images but {labels.name} holds {m:,} labels")
         counts[split] = n
     return counts
-
-
-def verify_fashion_mnist(root: str | Path | None = None) -> list[str]:
-    """Check Fashion-MNIST thoroughly, as ``doctor`` does; return a line per file saying what was checked: beyond
-    :func:`fashion_mnist_counts`, the file against the archive (``*.gz``) beside it, and the archive against torchvision's md5.
-
-    >>> verify_fashion_mnist()[0]
-    'train-images-idx3-ubyte: ...'
-    """
-    folder = fashion_mnist_folder(root)
-    if fashion_mnist_counts(root) is None:
-        raise _missing(folder, "a file is missing")
-    from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
-
-    published, lines = dict(FashionMNIST.resources), []  # archive name -> its md5
-    for name, official_size in OFFICIAL_SIZES.items():
-        path, archive = folder / name, folder / f"{name}.gz"
-        if not archive.is_file():
-            official = "the official size" if path.stat().st_size == official_size else "not the official size (a subset)"
-            lines.append(f"{name}: {official}, no archive to check an md5")
-        elif hashlib.md5(archive.read_bytes()).hexdigest() != published[archive.name]:
-            raise _damaged(archive, f"its md5 is not torchvision's published {published[archive.name]}")
-        elif gzip.decompress(archive.read_bytes()) != path.read_bytes():
-            raise _damaged(path, f"its contents differ from those of {archive.name}, whose md5 is torchvision's")
-        else:
-            lines.append(f"{name}: equal to {archive.name}, whose md5 is torchvision's")
-    return lines
 
 
 def _mirror_reachable(timeout: float = 3.0) -> bool:
@@ -153,19 +124,19 @@ def ensure_fashion_mnist(root: str | Path | None = None, download: bool | None =
     if (counts := fashion_mnist_counts(root)) is not None:
         return counts
     if download is False:
-        raise _missing(folder, "download=False")
+        raise missing(folder, "download=False")
     if get_config().offline:
-        raise _missing(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded")
+        raise missing(folder, f"{ENV_OFFLINE} is set, so nothing is downloaded")
     if not _mirror_reachable():
-        raise _missing(folder, "no internet connection to download it")
+        raise missing(folder, "no internet connection to download it")
     from torchvision.datasets import FashionMNIST  # deferred: torchvision takes a second to import
 
     try:
         FashionMNIST(root=str(folder.parent.parent), download=True)  # both splits, into <root>/FashionMNIST/raw
     except Exception as exc:  # network errors come in many types; all mean the same to a student
-        raise _missing(folder, f"the download failed: {exc}") from exc
+        raise missing(folder, f"the download failed: {exc}") from exc
     if (counts := fashion_mnist_counts(root)) is None:
-        raise _missing(folder, "the download finished but files are missing")
+        raise missing(folder, "the download finished but files are missing")
     return counts
 
 
@@ -263,24 +234,6 @@ class BatchTransform:
             x = x.sub(mean).div_(std)
         return x.contiguous()
 
-    def torchvision_equivalent(self, train: bool = False):
-        """The per-image torchvision transforms (a PIL image in, a float tensor out) this matches: its reference, which a test
-        compares with it image by image (equal to torchvision's v2 ``resize`` of floats, within 1/255 of PIL's 8-bit one).
-
-        >>> BatchTransform(crop=24, flip=True).torchvision_equivalent(train=True).transforms
-        [RandomCrop(size=(24, 24), padding=None), RandomHorizontalFlip(p=0.5), ToTensor()]
-        """
-        from torchvision import transforms as T  # deferred: torchvision takes a second to import; only this reference needs it
-
-        steps = [
-            self.resize and T.Resize(self.resize, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
-            self.crop and (T.RandomCrop(self.crop, padding=self.padding or None) if train else T.CenterCrop(self.crop)),
-            train and self.flip and T.RandomHorizontalFlip(),
-            self.channels == 3 and T.Grayscale(num_output_channels=3),
-            T.ToTensor(),
-            self.mean is not None and T.Normalize(self.mean, self.std),
-        ]
-        return T.Compose([step for step in steps if step])
 
 
 def _slice_crops(x: torch.Tensor, top: torch.Tensor, left: torch.Tensor, th: int, tw: int) -> torch.Tensor:
@@ -341,14 +294,44 @@ class BatchLoader:
 
 @dataclass
 class DataLoaders:
-    """A data set's training and test loaders and class names; unpacks as ``train_iter, test_iter = loaders``, as in D2L."""
+    """A data set's loaders and class names: ``train`` to learn from, ``val`` (validation, held out of the training
+    images; None: none) to choose with, ``test`` to report once at the end."""
 
     train: BatchLoader
+    val: BatchLoader | None
     test: BatchLoader
     classes: tuple[str, ...]
 
-    def __iter__(self) -> Iterator[BatchLoader]:
-        return iter((self.train, self.test))
+
+def validation_size(n: int) -> int:
+    """How many of ``n`` training images are held out for validation: a tenth, at least 500, at most a quarter.
+
+    >>> validation_size(60_000), validation_size(3_615), validation_size(2_000), validation_size(64)
+    (6000, 500, 500, 16)
+    """
+    return min(max(round(n / 10), 500), n // 4)
+
+
+def validation_split(labels: torch.Tensor, size: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Indices ``(train, val)`` of ``labels``, both sorted: ``size`` for validation, each class in proportion to its share
+    (stratified; rounded by largest remainders), chosen at random by ``seed``, so the same seed gives the same split.
+
+    >>> labels = torch.arange(3).repeat(4)  # 4 images of each of 3 classes
+    >>> train, val = validation_split(labels, 6)
+    >>> len(train), labels[val].bincount().tolist(), sorted(train.tolist() + val.tolist()) == list(range(12))
+    (6, [2, 2, 2], True)
+    """
+    if not 0 < size < len(labels):
+        raise ValueError(f"a validation split of {size} images from {len(labels)} leaves none for one side; use 0 < size < {len(labels)}.")
+    counts = labels.bincount().double()
+    share = counts * size / len(labels)
+    take = share.floor().long()
+    take[(take - share).argsort(stable=True)[: size - int(take.sum())]] += 1  # the largest remainders get one more
+    generator, held = torch.Generator().manual_seed(seed), torch.zeros(len(labels), dtype=torch.bool)
+    for c, k in enumerate(take.tolist()):
+        members = (labels == c).nonzero().flatten()
+        held[members[torch.randperm(len(members), generator=generator)[:k]]] = True
+    return (~held).nonzero().flatten(), held.nonzero().flatten()
 
 
 def split_sizes(subset: int | tuple[int | None, int | None] | None, available: tuple[int, int]) -> tuple[int | None, int | None]:
@@ -368,16 +351,18 @@ def split_sizes(subset: int | tuple[int | None, int | None] | None, available: t
 
 def fashion_mnist_loaders(batch_size: int = 128, resize: int | None = None, *, crop: int | None = None, padding: int = 0,
                           flip: bool = False, normalize: bool = False, channels: int | None = None, seed: int = 0,
-                          subset: int | tuple[int | None, int | None] | None = None, device: str | torch.device | None = None,
-                          root: str | Path | None = None) -> DataLoaders:
-    """Fashion-MNIST's training (shuffled, augmented) and test loaders on ``device`` (default: the configured one).
+                          subset: int | tuple[int | None, int | None] | None = None, validation: bool = True,
+                          device: str | torch.device | None = None, root: str | Path | None = None) -> DataLoaders:
+    """Fashion-MNIST's training (shuffled, augmented), validation and test loaders on ``device`` (default: the configured one).
 
     ``resize``, ``crop``, ``padding``, ``flip`` and ``channels`` are :class:`BatchTransform`'s; ``normalize`` uses
-    Fashion-MNIST's mean and standard deviation; ``subset`` is :func:`split_sizes`'; ``seed`` sets the shuffle.
+    Fashion-MNIST's mean and standard deviation; ``subset`` is :func:`split_sizes`'; ``seed`` sets the shuffle. The
+    validation images are :func:`validation_size` of the training images, held out by :func:`validation_split` (seed 0,
+    whatever ``seed``: the split belongs to the data, not to a run); ``validation=False`` holds none out.
 
-    >>> train, test = fashion_mnist_loaders(256, subset=(512, 300), device="cpu")
-    >>> len(train), len(test), next(iter(test))[0].shape, train.shuffle, test.shuffle
-    (2, 2, torch.Size([256, 1, 28, 28]), True, False)
+    >>> data = fashion_mnist_loaders(256, subset=(640, 300), device="cpu")
+    >>> len(data.train.images), len(data.val.images), len(data.test.images), data.train.shuffle, data.val.shuffle
+    (480, 160, 300, True, False)
     """
     device = get_config().device if device is None else device
     n_train, n_test = split_sizes(subset, tuple(ensure_fashion_mnist(root).values()))
@@ -385,5 +370,10 @@ def fashion_mnist_loaders(batch_size: int = 128, resize: int | None = None, *, c
     transform = BatchTransform(resize=resize, crop=crop, padding=padding, flip=flip, mean=mean, std=std, channels=channels)
     train_x, train_y = load_fashion_mnist(train=True, root=root, limit=n_train)
     test_x, test_y = load_fashion_mnist(train=False, root=root, limit=n_test)
+    val = None
+    if validation:
+        keep, held = validation_split(train_y, validation_size(len(train_y)))
+        val = BatchLoader(train_x[held], train_y[held], batch_size, transform, device=device)
+        train_x, train_y = train_x[keep], train_y[keep]
     train = BatchLoader(train_x, train_y, batch_size, transform, shuffle=True, augment=True, seed=seed, device=device)
-    return DataLoaders(train, BatchLoader(test_x, test_y, batch_size, transform, device=device), CLASS_NAMES)
+    return DataLoaders(train, val, BatchLoader(test_x, test_y, batch_size, transform, device=device), CLASS_NAMES)

@@ -15,7 +15,7 @@ from torch import nn
 from . import models
 from .callbacks import Callback
 from .config import PROFILES, Profile, get_config, profile_named
-from .data import FASHION_MNIST_SIDE, DataLoaders, fashion_mnist_counts, fashion_mnist_loaders
+from .data import FASHION_MNIST_SIDE, DataLoaders, fashion_mnist_counts, fashion_mnist_loaders, validation_size
 from .training import fit
 
 __all__ = ["Recipe", "Trained", "alexnet_for_profile", "epochs_for_budget", "recipe", "train_recipe"]
@@ -60,12 +60,16 @@ class Recipe:
         """The recipe in one paragraph.
 
         >>> print(recipe("lenet", "ci").describe())
-        lenet(activation='relu') at 28×28, profile ci: first 2,000 training and first 1,000 test images, 8 epochs
-        of batches of 128, sgd (momentum 0.9) at lr 0.1 with a onecycle schedule, normalised, no augmentation
+        lenet(activation='relu') at 28×28, profile ci: first 2,000 training and first 1,000 test images (1,500 of the
+        training images train, 500 validate), 8 epochs of batches of 128, sgd (momentum 0.9) at lr 0.1 with a onecycle
+        schedule, normalised, no augmentation
         """
         kwargs = ", ".join(f"{k}={v!r}" for k, v in self.model_kwargs.items())
         aug = ([f"random crops (padding {self.padding})"] if self.crop else []) + (["horizontal flips"] if self.flip else [])
         images = replace(PROFILES[self.profile], train_images=self.subset[0], test_images=self.subset[1]).images_text()
+        n = self.subset[0]
+        images += f" ({n - validation_size(n):,} of the training images train, {validation_size(n):,} validate)" if n else \
+            " (a tenth of the training images validate)"
         epochs = f"{self.epochs} epoch{'s' if self.epochs != 1 else ''}"
         capped = f", capped at {MAX_BUDGET_EPOCHS} epochs" if self.epochs == MAX_BUDGET_EPOCHS else ""
         epochs += f" (a budget of {self.budget:,} training images{capped})" if self.budget else ""
@@ -112,7 +116,7 @@ _TUNED: dict[tuple[str, str], dict] = {
 
 def epochs_for_budget(budget: int, train_images: int | None, on_disk: int | None = None) -> int:
     """The epochs that show a model about ``budget`` training images, rounded, 1 to 40 (more epochs of fewer images on a
-    small copy of the data): ``train_images`` (None: all) of the ``on_disk`` ones (None: read from the data root).
+    small copy of the data), of ``train_images`` (None: all) of the ``on_disk`` ones, less those held out to validate.
 
     >>> epochs_for_budget(160_000, None, on_disk=60_000), epochs_for_budget(160_000, None, on_disk=3_615)
     (3, 40)
@@ -121,7 +125,7 @@ def epochs_for_budget(budget: int, train_images: int | None, on_disk: int | None
         counts = fashion_mnist_counts()
         on_disk = FULL_TRAINING_SET if counts is None else counts["train"]
     images = on_disk if train_images is None else min(train_images, on_disk)
-    return max(1, min(MAX_BUDGET_EPOCHS, round(budget / images)))
+    return max(1, min(MAX_BUDGET_EPOCHS, round(budget / (images - validation_size(images)))))
 
 
 def alexnet_for_profile(profile: str | Profile | None = None) -> str:
@@ -172,7 +176,8 @@ def train_recipe(r: Recipe, *, model: nn.Module | None = None, data: DataLoaders
                  device: str | torch.device | None = None, root: str | Path | None = None, progress: bool = True,
                  announce: bool | None = None, callbacks: Iterable[Callback] = ()) -> Trained:
     """Train by the recipe ``r``: load its data (or take ``data``, other loaders: Flowers102's, say), build its model (or
-    take ``model``, built from it) and fit, testing after each epoch unless ``test=False``. The rest goes to
+    take ``model``, built from it) and fit, validating after each epoch and testing once at the end unless ``test=False``
+    (``history.attrs["test_acc"]``). The rest goes to
     :func:`alexnet_lib.training.fit`, ``callbacks`` too (``course.plots.LiveCurve()`` draws the learning curve as it trains).
 
     >>> r = replace(recipe("lenet", "ci"), subset=(64, 64), epochs=1, batch_size=32)
@@ -183,7 +188,7 @@ def train_recipe(r: Recipe, *, model: nn.Module | None = None, data: DataLoaders
     own_data = data is None
     data = r.loaders(device=device, root=root) if own_data else data
     model = r.build_model() if model is None else model
-    history = fit(model, (data.train, data.test if test else None), device=device, progress=progress, announce=announce,
+    history = fit(model, data, test=data.test if test else None, device=device, progress=progress, announce=announce,
                   callbacks=callbacks, **r.fit_kwargs())
     if own_data:
         history.attrs["recipe"] = r.describe()

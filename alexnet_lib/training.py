@@ -1,7 +1,8 @@
 """Training: :func:`train_loop`, the loop a student writes, and :func:`fit`, which runs it with its callbacks
 (:mod:`alexnet_lib.callbacks`) and returns the history, one row per epoch (``HISTORY_COLUMNS``): the mean training
-loss and accuracy over the epoch's batches as the weights change, the test figures after it, the learning rate at
-its end, the images, seconds (test included) and training images per second; its ``attrs`` say how the run was made."""
+loss and accuracy over the epoch's batches as the weights change, the validation figures after it, the learning rate
+at its end, the images, seconds (validation included) and training images per second; its ``attrs`` say how the run
+was made, and hold the test figures when ``fit`` was given test images, measured once, after the last epoch."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from .config import is_whole_number, model_name, seeded
 __all__ = ["HISTORY_COLUMNS", "Metrics", "Run", "TrainingDiverged", "fit", "make_optimizer", "outputs", "run_eval",
            "train_loop"]
 
-HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "test_loss", "test_acc", "lr", "images", "seconds", "images_per_s"]
+HISTORY_COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "images", "seconds", "images_per_s"]
 
 
 def train_loop(run: Run) -> None:
@@ -51,8 +52,8 @@ def train_loop(run: Run) -> None:
                 run.schedule.step()                    # the learning rate of the next batch
             run.callback("after_batch", loss, out, y)
         run.callback("after_train")
-        if run.test_iter is not None:                  # once per epoch: the test
-            run.test_loss, run.test_acc, _ = run_eval(model, run.test_iter, run.precision, loss_fn)
+        if run.val_iter is not None:                   # once per epoch: validation
+            run.val_loss, run.val_acc, _ = run_eval(model, run.val_iter, run.precision, loss_fn)
         run.callback("after_epoch")
 
 
@@ -67,16 +68,16 @@ class Run:
         if max_batches is not None and not is_whole_number(max_batches):
             raise ValueError(f"max_batches={max_batches!r} should be a whole number >= 1 (or None for all batches).")
         self.model, self.optimizer, self.loss_fn, self.schedule = model, optimizer, loss_fn, schedule
-        (self.train_iter, self.test_iter), self.epochs, self.max_batches = data, epochs, max_batches
+        (self.train_iter, self.val_iter), self.epochs, self.max_batches = data, epochs, max_batches
         self.batches = _num_batches(self.train_iter, max_batches)
-        self.test_batches = _num_batches(self.test_iter, None) or 0  # 0: no test, or one of unknown length
+        self.val_batches = _num_batches(self.val_iter, None) or 0  # 0: no validation, or one of unknown length
         self.callbacks = list(callbacks)
         self.precision = next((cb for cb in self.callbacks if isinstance(cb, Precision)), choose_precision("cpu", False, False))
         self.metrics = next((cb for cb in self.callbacks if isinstance(cb, Metrics)), None)
         self.inputs, self.autocast = self.precision.inputs, contextlib.nullcontext
         self.scaler = torch.amp.GradScaler(self.precision.device.type, enabled=False)
         self.epoch, self.batch, self.rows, self.history = 0, -1, [], None
-        self.test_loss = self.test_acc = math.nan
+        self.val_loss = self.val_acc = math.nan
 
     def callback(self, moment: str, *args) -> None:
         """Call every callback's method ``moment`` (``before_epoch``, ``after_batch``, ...) with the run."""
@@ -104,18 +105,18 @@ class Metrics(Callback):
 
     def after_train(self, run) -> None:
         run.rows.append(self.row(run))
-        self.phase = "testing"
+        self.phase = "validating"
 
     def after_epoch(self, run) -> None:
-        run.rows[-1].update(test_loss=run.test_loss, test_acc=run.test_acc, seconds=time.perf_counter() - self.started)
+        run.rows[-1].update(val_loss=run.val_loss, val_acc=run.val_acc, seconds=time.perf_counter() - self.started)
         self.phase = "between"
 
     def row(self, run) -> dict[str, float]:
-        """The history row of the epoch's training so far (test figures NaN)."""
+        """The history row of the epoch's training so far (validation figures NaN)."""
         sync(run.precision.device)
         seconds = time.perf_counter() - self.started
         loss, accuracy = self.means()
-        return {"epoch": run.epoch + 1, "train_loss": loss, "train_acc": accuracy, "test_loss": math.nan, "test_acc": math.nan,
+        return {"epoch": run.epoch + 1, "train_loss": loss, "train_acc": accuracy, "val_loss": math.nan, "val_acc": math.nan,
                 "lr": run.optimizer.param_groups[0]["lr"], "images": self.seen, "seconds": seconds,
                 "images_per_s": self.seen / seconds if seconds else math.nan}
 
@@ -125,9 +126,9 @@ class Metrics(Callback):
         if self.phase == "training" and self.batches:
             run.rows.append(self.row(run))
             where = f"in {at} after {self.batches} of {run.batches} batches"
-            last = "partial: its training figures cover those batches, no test figures"
-        elif self.phase == "testing":
-            where, last = f"while testing after {at}", "without test figures"
+            last = "partial: its training figures cover those batches, no validation figures"
+        elif self.phase == "validating":
+            where, last = f"while validating after {at}", "without validation figures"
         else:  # before the epoch's first batch, or between epochs
             where = f"before {at} started" if self.phase == "training" or not run.rows else f"after {at}"
         print(f"Training stopped by KeyboardInterrupt {where}. The model keeps the weights it has; "
@@ -138,13 +139,14 @@ def fit(model: nn.Module, data, epochs: int, optimizer: str | torch.optim.Optimi
         momentum: float = 0.9, weight_decay: float = 0.0, schedule: str = "constant", loss_fn: Callable | None = None,
         device: str | torch.device | None = None, amp: bool | str = "auto", channels_last: bool | str = "auto",
         seed: int | None = None, progress: bool = True, announce: bool | None = None, max_batches: int | None = None,
-        max_loss_ratio: float | None = 1000.0, callbacks: Iterable[Callback] = ()) -> pd.DataFrame:
-    """Train ``model`` on ``data = (train, test)`` for ``epochs`` epochs with :func:`train_loop`; return the history.
+        max_loss_ratio: float | None = 1000.0, callbacks: Iterable[Callback] = (), test: Iterable | None = None) -> pd.DataFrame:
+    """Train ``model`` on ``data = (train, val)`` for ``epochs`` epochs with :func:`train_loop`; return the history.
 
     ``optimizer``: a name for :func:`make_optimizer`, or your own; ``schedule``: :func:`make_schedule`; ``device``,
     ``amp``, ``channels_last``: :func:`~alexnet_lib.callbacks.choose_precision`; ``progress``, ``announce``:
     :class:`~alexnet_lib.callbacks.Progress`; ``callbacks`` run after fit's own. A loss above ``max_loss_ratio`` times
     the first batch's raises :class:`TrainingDiverged`; Ctrl-C returns the history so far. The model is left in eval mode.
+    ``test`` batches, if given, are scored once after a run that finished: ``history.attrs["test_loss"]``, ``["test_acc"]``.
 
     >>> batches = [(torch.randn(16, 64), torch.arange(16) % 2)] * 4  # any iterable of (inputs, labels) batches
     >>> history = fit(nn.Linear(64, 2), (batches, batches[:2]), epochs=2, lr=0.1, seed=0, progress=False)
@@ -153,7 +155,7 @@ def fit(model: nn.Module, data, epochs: int, optimizer: str | torch.optim.Optimi
     """
     if max_loss_ratio is not None and not max_loss_ratio > 1:
         raise ValueError(f"max_loss_ratio={max_loss_ratio!r} should be a number > 1 (or None to stop only at NaN or infinite losses).")
-    train_iter, test_iter = split_data(data)
+    train_iter, val_iter = split_data(data)
     precision = choose_precision(resolve_device(device), amp, channels_last)
     opt = optimizer if isinstance(optimizer, torch.optim.Optimizer) and lr is None else make_optimizer(
         optimizer, model.parameters(), lr, momentum, weight_decay)
@@ -161,13 +163,15 @@ def fit(model: nn.Module, data, epochs: int, optimizer: str | torch.optim.Optimi
     guard, metrics = DivergenceGuard(max_loss_ratio), Metrics()
     own = [precision, ShuffleSeed(seed), guard, metrics, Progress(progress=progress, announce=announce)]
     own += [RunLog(os.environ["ALEXNET_RUN_LOG"])] if os.environ.get("ALEXNET_RUN_LOG") else []
-    run = Run(model, opt, loss_fn, (train_iter, test_iter), epochs, max_batches=max_batches, callbacks=[*own, *callbacks])
+    run = Run(model, opt, loss_fn, (train_iter, val_iter), epochs, max_batches=max_batches, callbacks=[*own, *callbacks])
     run.schedule = make_schedule(schedule, opt, epochs, run.batches)
-    diverged, interrupted, started = None, False, time.perf_counter()
+    diverged, interrupted, tested, started = None, False, {}, time.perf_counter()
     with seeded(seed, precision.device):
         try:
             run.callback("before_fit")
             train_loop(run)
+            if test is not None:  # the test images, once, after the last epoch
+                tested = dict(zip(("test_loss", "test_acc"), run_eval(model, test, precision, loss_fn)))
         except TrainingDiverged as exc:
             diverged = exc
             guard.restore(model)
@@ -180,6 +184,7 @@ def fit(model: nn.Module, data, epochs: int, optimizer: str | torch.optim.Optimi
             run.history.attrs.update(model=model_name(model), device=str(precision.device), precision=precision.describe(),
                                      interrupted=interrupted, seconds=time.perf_counter() - started,
                                      optimizer=type(opt).__name__, schedule=schedule, seed=seed)
+            run.history.attrs.update(tested)
             run.callback("after_fit")
     if diverged is not None:
         run.history.attrs["diverged"] = str(diverged)
@@ -249,13 +254,13 @@ def make_schedule(schedule: str, optimizer: torch.optim.Optimizer, epochs: int, 
 
 
 def split_data(data) -> tuple[Iterable, Iterable | None]:
-    """``(train, test)`` from a pair or from loaders with ``.train`` and ``.test``."""
-    if hasattr(data, "train") and hasattr(data, "test"):
-        return data.train, data.test
+    """``(train, val)`` from a pair or from loaders with ``.train`` and ``.val``."""
+    if hasattr(data, "train") and hasattr(data, "val"):
+        return data.train, data.val
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return data[0], data[1]
-    raise ValueError(f"data should be the pair (train batches, test batches), e.g. fashion_mnist_loaders(...) or (train_iter, "
-                     f"test_iter); got {type(data).__name__}. Use (train_iter, None) to train without testing.")
+    raise ValueError(f"data should be the pair (train batches, validation batches), e.g. fashion_mnist_loaders(...) or "
+                     f"(train_iter, val_iter); got {type(data).__name__}. Use (train_iter, None) to train without validating.")
 
 
 def outputs(model: nn.Module, loader: Iterable, precision: Precision, max_batches: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -26,8 +26,8 @@ from alexnet_lib.data import (
     fashion_mnist_counts,
     fashion_mnist_folder,
     load_fashion_mnist,
-    verify_fashion_mnist,
 )
+from alexnet_lib.datasets.fashion_mnist import verify_fashion_mnist
 from alexnet_lib.data import fashion_mnist_loaders
 from alexnet_lib.shapes import conv_output_size, pool_output_size
 from alexnet_lib.runs.checkpoints import load_checkpoint, save_checkpoint, save_history
@@ -200,8 +200,8 @@ def test_non_finite_weights_are_never_saved(tmp_path):
 
 def test_nan_prints_as_nan_and_missing_as_a_dash():
     history = pd.DataFrame(
-        {"epoch": [1, 2], "train_loss": [math.nan, 0.5], "train_acc": [0.1, 0.8], "test_loss": [math.inf, math.nan],
-         "test_acc": [0.1, math.nan], "lr": [0.1, 0.1], "images": [10, 10], "seconds": [1.0, 1.0], "images_per_s": [10.0, 10.0]}
+        {"epoch": [1, 2], "train_loss": [math.nan, 0.5], "train_acc": [0.1, 0.8], "val_loss": [math.inf, math.nan],
+         "val_acc": [0.1, math.nan], "lr": [0.1, 0.1], "images": [10, 10], "seconds": [1.0, 1.0], "images_per_s": [10.0, 10.0]}
     )
     first, second = [line.split() for line in format_history(history).splitlines()[1:]]
     assert first[1:5] == ["nan", "10.0%", "inf", "10.0%"]

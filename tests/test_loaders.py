@@ -22,6 +22,8 @@ from alexnet_lib.data import (
     _slice_crops,
     fashion_mnist_loaders,
     load_fashion_mnist,
+    validation_size,
+    validation_split,
 )
 from alexnet_lib.datasets import flowers102
 from alexnet_lib.datasets.flowers102 import flowers102_loaders, load_flowers102
@@ -36,6 +38,20 @@ def test_images():
 
 def _pil(image: torch.Tensor) -> Image.Image:
     return Image.fromarray(image.numpy(), mode="L")
+
+
+def torchvision_equivalent(transform: BatchTransform, train: bool = False) -> T.Compose:
+    """The per-image torchvision transforms (a PIL image in, a float tensor out) that ``transform`` matches: its reference."""
+    steps = [
+        transform.resize and T.Resize(transform.resize, interpolation=T.InterpolationMode.BILINEAR, antialias=True),
+        transform.crop and (T.RandomCrop(transform.crop, padding=transform.padding or None) if train
+                            else T.CenterCrop(transform.crop)),
+        train and transform.flip and T.RandomHorizontalFlip(),
+        transform.channels == 3 and T.Grayscale(num_output_channels=3),
+        T.ToTensor(),
+        transform.mean is not None and T.Normalize(transform.mean, transform.std),
+    ]
+    return T.Compose([step for step in steps if step])
 
 
 def _per_image(transform, images: torch.Tensor) -> torch.Tensor:
@@ -66,7 +82,7 @@ def test_evaluation_path_matches_resize_center_crop_normalize(test_images):
     images, _ = test_images
     transform = BatchTransform(resize=36, crop=32, mean=FASHION_MNIST_MEAN, std=FASHION_MNIST_STD)
     ours = transform(images)
-    reference = _per_image(transform.torchvision_equivalent(train=False), images)
+    reference = _per_image(torchvision_equivalent(transform, train=False), images)
     assert ours.shape == (len(images), 1, 32, 32)
     assert (ours - reference).abs().max() <= 1.01 * ONE_LEVEL / FASHION_MNIST_STD[0]
 
@@ -132,12 +148,29 @@ def test_shuffling_is_deterministic_by_seed_and_epoch():
     b.train.set_epoch(0)
     batch_b = next(iter(b.train))
     assert torch.equal(batch_a[0], batch_b[0])  # augmentation too
-    assert sorted(first_a) == sorted(load_fashion_mnist(train=True, limit=300)[1].tolist())
+    assert sorted(first_a + labels_of(a.val)) == sorted(load_fashion_mnist(train=True, limit=300)[1].tolist())
+
+
+def test_validation_is_held_out_of_the_training_images_stratified_and_seeded():
+    images, labels = load_fashion_mnist(train=True, limit=2_000)
+    train, val = validation_split(labels, validation_size(len(labels)))
+    assert len(val) == 500 and len(train) == 1_500
+    assert set(train.tolist()).isdisjoint(val.tolist()) and sorted(train.tolist() + val.tolist()) == list(range(2_000))
+    expected = labels.bincount().double() * 500 / 2_000  # each class in proportion to its share
+    assert ((labels[val].bincount() - expected).abs() < 1).all()
+    again, other = validation_split(labels, 500), validation_split(labels, 500, seed=1)
+    assert torch.equal(again[1], val) and not torch.equal(other[1], val)
+    loaders = fashion_mnist_loaders(100, subset=(2_000, 100), seed=3, device="cpu")  # the run's seed: not the split's
+    assert torch.equal(loaders.val.images, images[val].unsqueeze(1)) and torch.equal(loaders.train.images, images[train].unsqueeze(1))
+    assert sum(len(y) for _, y in loaders.train) == 1_500  # an epoch of the loop sees the training images alone
+    assert fashion_mnist_loaders(100, subset=(200, 10), validation=False, device="cpu").val is None
+    with pytest.raises(ValueError, match="leaves none for one side"):
+        validation_split(labels[:10], 10)
 
 
 def test_test_split_keeps_the_official_order_and_subset_counts():
     loaders = fashion_mnist_loaders(100, subset=(200, 150), device="cpu")
-    assert (len(loaders.train.images), len(loaders.test.images)) == (200, 150)
+    assert (len(loaders.train.images), len(loaders.val.images), len(loaders.test.images)) == (150, 50, 150)
     labels = torch.cat([y for _, y in loaders.test])
     assert torch.equal(labels, load_fashion_mnist(train=False, limit=150)[1])
     x, _ = next(iter(loaders.test))
@@ -160,7 +193,7 @@ def test_missing_fashion_mnist_fails_fast(tmp_path, monkeypatch):
 
 # --- Flowers102, on a small folder in its on-disk layout --------------------------------------
 
-FLOWER_SIZES = [(50, 70), (64, 48), (40, 40), (90, 60), (45, 80), (60, 61)]  # (height, width)
+FLOWER_SIZES = [(50, 70), (64, 48), (40, 40), (90, 60), (45, 80), (60, 61), (52, 44)]  # (height, width)
 
 
 @pytest.fixture
@@ -175,8 +208,8 @@ def flowers_root(tmp_path, monkeypatch):
     for i, (h, w) in enumerate(FLOWER_SIZES, 1):
         pixels = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
         Image.fromarray(pixels).save(folder / "jpg" / f"image_{i:05d}.jpg", quality=95)
-    savemat(folder / "imagelabels.mat", {"labels": np.array([5, 1, 102, 7, 5, 3], dtype=np.uint8)})
-    savemat(folder / "setid.mat", {"trnid": np.array([1, 3, 4]), "valid": np.array([2, 6]), "tstid": np.array([5])})
+    savemat(folder / "imagelabels.mat", {"labels": np.array([5, 1, 102, 7, 5, 3, 9], dtype=np.uint8)})
+    savemat(folder / "setid.mat", {"trnid": np.array([1, 3, 4]), "valid": np.array([2, 6]), "tstid": np.array([5, 7])})
     # torchvision checks the .mat files' md5 sums against the official ones: point it at ours
     md5 = {name: hashlib.md5((folder / name).read_bytes()).hexdigest() for name in ("imagelabels.mat", "setid.mat")}
     file_dict = dict(Flowers102._file_dict, label=("imagelabels.mat", md5["imagelabels.mat"]), setid=("setid.mat", md5["setid.mat"]))
@@ -201,12 +234,12 @@ def test_flowers102_through_the_same_batch_pipeline(flowers_root):
     loaders = flowers102_loaders(batch_size=2, image_size=28, load_size=32, root=flowers_root, device="cpu")
     x, y = next(iter(loaders.train))
     assert x.shape == (2, 3, 28, 28) and y.dtype == torch.int64
-    assert len(loaders.train.images) == 3 and len(loaders.test.images) == 2
+    assert (len(loaders.train.images), len(loaders.val.images), len(loaders.test.images)) == (3, 2, 2)
     assert len(loaders.classes) == 102
-    test_x, _ = next(iter(loaders.test))
-    stored = loaders.test.images[:2].float() / 255
+    test_x, _ = next(iter(loaders.val))
+    stored = loaders.val.images[:2].float() / 255
     expected = F2.center_crop(stored, [28, 28])
-    mean, std = torch.tensor(loaders.test.transform.mean), torch.tensor(loaders.test.transform.std)
+    mean, std = torch.tensor(loaders.val.transform.mean), torch.tensor(loaders.val.transform.std)
     torch.testing.assert_close(test_x, (expected - mean.view(1, 3, 1, 1)) / std.view(1, 3, 1, 1))
 
 

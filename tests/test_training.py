@@ -19,7 +19,7 @@ from alexnet_lib.training import HISTORY_COLUMNS, fit
 
 @pytest.fixture(scope="module")
 def small_data():
-    return fashion_mnist_loaders(64, subset=(384, 256), normalize=True, device="cpu")
+    return fashion_mnist_loaders(64, subset=(480, 256), normalize=True, device="cpu")  # 360 train, 120 validate
 
 
 def _lenet(seed=0):
@@ -31,10 +31,26 @@ def test_fit_learns_and_returns_the_history(small_data):
     history = fit(model, small_data, epochs=3, optimizer="adam", lr=3e-3, seed=0, device="cpu", progress=False)
     assert list(history.columns) == HISTORY_COLUMNS and history["epoch"].tolist() == [1, 2, 3]
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
-    assert history["test_acc"].iloc[-1] > 0.4  # from 10% by chance
-    assert (history["images"] == 384).all() and (history["images_per_s"] > 0).all()
+    assert history["val_acc"].iloc[-1] > 0.4  # from 10% by chance
+    assert (history["images"] == 360).all() and (history["images_per_s"] > 0).all()
     assert history.attrs["interrupted"] is False and history.attrs["device"] == "cpu"
+    assert "test_acc" not in history.attrs  # no test images given: fit never touches them
     assert not model.training  # left in eval mode
+
+
+def test_fit_tests_once_after_the_last_epoch_and_never_before(small_data):
+    scored = []
+
+    class Counting:  # the test batches, counting each pass over them
+        def __iter__(self):
+            scored.append(True)
+            return iter(small_data.test)
+
+    model = _lenet()
+    history = fit(model, small_data, epochs=2, lr=0.1, seed=0, device="cpu", progress=False, test=Counting())
+    assert len(scored) == 1
+    assert history.attrs["test_acc"] == pytest.approx(evaluate(model, small_data.test)["acc"])
+    assert history.attrs["test_loss"] > 0
 
 
 def test_two_seeded_runs_give_identical_histories(small_data):
@@ -44,7 +60,7 @@ def test_two_seeded_runs_give_identical_histories(small_data):
     for _ in range(2):
         model = models.get("alexnet_cpu", seed=0)
         history = fit(model, data, epochs=2, lr=0.05, seed=0, device="cpu", progress=False)
-        runs.append(history[["train_loss", "train_acc", "test_loss", "test_acc"]])
+        runs.append(history[["train_loss", "train_acc", "val_loss", "val_acc"]])
     pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
     other = fit(models.get("alexnet_cpu", seed=0), data, epochs=2, lr=0.05, seed=1, device="cpu", progress=False)
     assert other["train_loss"].tolist() != runs[0]["train_loss"].tolist()
@@ -73,8 +89,8 @@ def test_keyboard_interrupt_keeps_the_model_and_the_history_so_far(small_data, c
     assert "KeyboardInterrupt in epoch 2 of 5 after 2 of 6 batches" in message and "keeps the weights" in message
     assert history.attrs["interrupted"] is True
     assert history["epoch"].tolist() == [1, 2]
-    assert not math.isnan(history["test_acc"].iloc[0]) and math.isnan(history["test_acc"].iloc[1])
-    assert history["images"].tolist() == [384, 128]
+    assert not math.isnan(history["val_acc"].iloc[0]) and math.isnan(history["val_acc"].iloc[1])
+    assert history["images"].tolist() == [360, 128]
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))  # the trained weights stay
     assert evaluate(model, small_data.test)["images"] == 256  # and the model still works
 
@@ -164,14 +180,14 @@ def test_checkpoint_errors_say_what_to_do(tmp_path):
         save_checkpoint(tmp_path / "d.pt", _lenet(), note=object())
 
 
-def test_confusion_matrix_counts_every_test_image(small_data):
+def test_confusion_matrix_counts_every_validation_image(small_data):
     model = _lenet()
     fit(model, small_data, 2, optimizer="adam", lr=3e-3, seed=0, device="cpu", progress=False)
     table = confusion_matrix(model, small_data)
     assert table.shape == (10, 10) and list(table.index) == list(small_data.classes)
-    assert table.to_numpy().sum() == 256
-    accuracy = evaluate(model, small_data.test)["acc"]
-    assert table.to_numpy().trace() / 256 == pytest.approx(accuracy)
+    assert table.to_numpy().sum() == 120
+    accuracy = evaluate(model, small_data.val)["acc"]
+    assert table.to_numpy().trace() / 120 == pytest.approx(accuracy)
 
 
 def test_live_curve_updates_one_display_in_place(monkeypatch):
@@ -191,7 +207,7 @@ def test_live_curve_updates_one_display_in_place(monkeypatch):
     monkeypatch.setattr(IPython.display, "clear_output", lambda *a, **k: pytest.fail("no clear_output: nbval cannot handle it"))
     curve = LiveCurve(epochs=3, min_interval=0.0, enabled=True)
     for epoch in range(1, 4):
-        curve.add(epoch, train_loss=1 / epoch, train_acc=0.5, test_loss=1.1 / epoch, test_acc=0.45)
+        curve.add(epoch, train_loss=1 / epoch, train_acc=0.5, val_loss=1.1 / epoch, val_acc=0.45)
     assert len(shown) == 1 and shown[0][1] is True  # one display, with a display id
     assert len(updates) == 2  # then updated in place
     assert all(obj.format == "png" and obj.data[:4] == b"\x89PNG" for obj in [shown[0][0], *updates])
@@ -218,7 +234,8 @@ def test_train_command_prints_and_saves_history_and_checkpoint(tmp_path, monkeyp
     assert cli.main(["train", "lenet", "--epochs", "1", "--out", str(out), "--device", "cpu"]) == 0
     printed = capsys.readouterr().out
     assert "lenet(activation='relu') at 28×28, profile ci" in printed
-    assert "train_loss" in printed and "test_acc" in printed and f"saved {out / 'history.csv'}" in printed
+    assert "train_loss" in printed and "val_acc" in printed and f"saved {out / 'history.csv'}" in printed
+    assert "test, once after the last epoch: loss" in printed
     history = pd.read_csv(out / "history.csv")
     assert list(history.columns) == HISTORY_COLUMNS and len(history) == 1
     checkpoint = load_checkpoint(out / "checkpoint.pt")

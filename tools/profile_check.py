@@ -59,8 +59,9 @@ def _runs_text(log: Path) -> str:
     if not log.exists():
         return "no training"
     runs = [json.loads(line) for line in log.read_text().splitlines()]
-    def accuracy(r: dict) -> str:
-        return f"{r['test_acc']:.1%}" if r["test_acc"] == r["test_acc"] else "tested apart"  # NaN: fit had no test set
+    def accuracy(r: dict) -> str:  # NaN: no validation images, or the test was not run
+        val = f"val {r['val_acc']:.1%}" if r["val_acc"] == r["val_acc"] else "no validation"
+        return val + (f", test {r['test_acc']:.1%}" if r["test_acc"] == r["test_acc"] else "")
 
     return "; ".join(f"{r['model']} {accuracy(r)} ({r['epochs']} ep, {r['seconds']:.0f} s)" for r in runs)
 

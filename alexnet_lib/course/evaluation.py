@@ -128,10 +128,11 @@ def confusion_matrix(
     device: str | torch.device | None = None,
     amp: bool | str = "auto",
 ) -> pd.DataFrame:
-    """How often each true class (rows) was predicted as each class (columns), on the test batches.
+    """How often each true class (rows) was predicted as each class (columns).
 
-    ``data`` is a loader of ``(X, y)`` batches, or :class:`~alexnet_lib.data.DataLoaders`
-    (its ``test`` loader and its ``classes`` are used).
+    ``data`` is a loader of ``(X, y)`` batches, or :class:`~alexnet_lib.data.DataLoaders`: its
+    validation loader and its ``classes`` are used (mistakes are studied on validation images;
+    the test images are kept for the one figure reported at the end).
 
     >>> model = nn.Sequential(nn.Flatten(), nn.Linear(4, 2))
     >>> batches = [(torch.zeros(3, 1, 2, 2), torch.tensor([0, 1, 0]))]
@@ -139,9 +140,9 @@ def confusion_matrix(
     >>> table.shape, int(table.to_numpy().sum())
     ((2, 2), 3)
     """
-    if hasattr(data, "test") and hasattr(data, "classes"):
+    if hasattr(data, "val") and hasattr(data, "classes"):
         classes = data.classes if classes is None else classes
-        data = data.test
+        data = data.val
     predicted, true = predict(model, data, device=device, amp=amp)
     n = len(classes) if classes is not None else int(max(predicted.max(), true.max()) + 1) if len(true) else 0
     counts = torch.bincount(true * n + predicted, minlength=n * n).reshape(n, n) if n else torch.zeros(0, 0, dtype=torch.int64)

@@ -58,26 +58,26 @@ class LiveCurve(Callback):
     """Loss and accuracy against epochs, redrawn in place in a notebook while a model trains: a callback.
 
     ``train_recipe(r, callbacks=[LiveCurve()])`` (or ``fit(..., callbacks=[LiveCurve()])``)
-    draws it as the run goes: the epoch's running training figures after its batches, the test
-    figures after each epoch.
+    draws it as the run goes: the epoch's running training figures after its batches, the
+    validation figures after each epoch.
 
-    One figure, two panels (cross-entropy loss; accuracy), four lines (train and test of
+    One figure, two panels (cross-entropy loss; accuracy), four lines (train and validation of
     each) whose data grow with :meth:`add`. The figure is shown as a PNG through an IPython
     display handle and replaced in place at most every ``min_interval`` seconds (rendering
     costs tens of milliseconds) and at :meth:`draw`. ``enabled=None`` draws only in a Jupyter
     kernel; outside one the curve only records its points.
 
     >>> curve = LiveCurve(epochs=2, title="lenet")
-    >>> curve.add(0.5, train_loss=2.0, train_acc=0.3); curve.add(1, test_loss=1.5, test_acc=0.5)
+    >>> curve.add(0.5, train_loss=2.0, train_acc=0.3); curve.add(1, val_loss=1.5, val_acc=0.5)
     >>> curve.points["train_loss"], curve.enabled
     ([(0.5, 2.0)], False)
     """
 
     _STYLE = {
         "train_loss": (0, "train", "tab:blue", "-"),
-        "test_loss": (0, "test", "tab:orange", "--"),
+        "val_loss": (0, "validation", "tab:orange", "--"),
         "train_acc": (1, "train", "tab:blue", "-"),
-        "test_acc": (1, "test", "tab:orange", "--"),
+        "val_acc": (1, "validation", "tab:orange", "--"),
     }
 
     def __init__(self, epochs: int = 1, title: str = "", min_interval: float = 1.0, enabled: bool | None = None) -> None:
@@ -96,7 +96,7 @@ class LiveCurve(Callback):
             axes = self.fig.subplots(1, 2)
             self.lines = {}
             for key, (panel, label, color, style) in self._STYLE.items():
-                marker = "." if "test" in key else None
+                marker = "." if key.startswith("val") else None
                 (self.lines[key],) = axes[panel].plot([], [], style, color=color, label=label, marker=marker)
             for ax, ylabel in zip(axes, ("loss (cross-entropy)", "accuracy")):
                 ax.set_xlim(0, max(self.epochs, 1))
@@ -115,7 +115,7 @@ class LiveCurve(Callback):
         return self.fig
 
     def add(self, x: float, **values: float) -> None:
-        """Add the point ``(x, value)`` to each named line (``train_loss``, ``test_acc``, ...); redraw if due."""
+        """Add the point ``(x, value)`` to each named line (``train_loss``, ``val_acc``, ...); redraw if due."""
         for key, value in values.items():
             if key not in self.points:
                 raise ValueError(f"{key!r} is not a line of the curve; use one of {', '.join(self.points)}.")
@@ -151,7 +151,7 @@ class LiveCurve(Callback):
 
     def after_epoch(self, run) -> None:
         row = run.rows[-1]
-        self.add(row["epoch"], **{k: row[k] for k in ("train_loss", "train_acc", "test_loss", "test_acc")})
+        self.add(row["epoch"], **{k: row[k] for k in ("train_loss", "train_acc", "val_loss", "val_acc")})
         self.draw()
 
     def after_fit(self, run) -> None:
@@ -234,10 +234,10 @@ def show_images(
 
 
 def plot_history(history: pd.DataFrame, title: str = "") -> Figure:
-    """The learning curves of a finished run: loss and accuracy per epoch, train and test.
+    """The learning curves of a finished run: loss and accuracy per epoch, train and validation.
 
-    >>> history = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "test_loss": [0.9, 0.6],
-    ...                         "train_acc": [0.6, 0.8], "test_acc": [0.65, 0.78]})
+    >>> history = pd.DataFrame({"epoch": [1, 2], "train_loss": [1.0, 0.5], "val_loss": [0.9, 0.6],
+    ...                         "train_acc": [0.6, 0.8], "val_acc": [0.65, 0.78]})
     >>> [ax.get_ylabel() for ax in plot_history(history).axes]
     ['loss (cross-entropy)', 'accuracy']
     """
@@ -286,9 +286,10 @@ def plot_confusion(confusion: pd.DataFrame, title: str = "", normalize: bool = T
 
 
 def format_history(history: pd.DataFrame) -> str:
-    """The history as a text table: losses to 3 decimals, accuracies in %, speeds with thousands separators.
+    """The history as a text table: losses to 3 decimals, accuracies in %, speeds with thousands separators; then the
+    test figures, where the run measured them (once, after its last epoch).
 
-    ``-`` marks what was not measured (no test set, an interrupted epoch's test figures);
+    ``-`` marks what was not measured (no validation set, an interrupted epoch's validation figures);
     a loss that was measured but is NaN or infinite prints as ``nan`` or ``inf``. A loss
     counts as measured when the accuracy beside it is (an accuracy is NaN only when no image
     was scored).
@@ -297,20 +298,22 @@ def format_history(history: pd.DataFrame) -> str:
     >>> history = pd.DataFrame([[1, 0.61234, 0.7712, 0.5, 0.8, 0.1, 3615, 1.23, 3012.5],
     ...                         [2, 0.5, 0.8, nan, 0.1, 0.1, 3615, 1.2, 3000.0],
     ...                         [3, 0.4, 0.85, nan, nan, 0.1, 1200, 0.4, 3000.0]], columns=HISTORY_COLUMNS)
+    >>> history.attrs.update(test_loss=0.55, test_acc=0.79)
     >>> print(format_history(history))
-     epoch  train_loss  train_acc  test_loss  test_acc  lr  images  seconds  images/s
-         1       0.612      77.1%      0.500     80.0%  0.1   3,615      1.2     3,012
-         2       0.500      80.0%        nan     10.0%  0.1   3,615      1.2     3,000
-         3       0.400      85.0%          -         -  0.1   1,200      0.4     3,000
+     epoch  train_loss  train_acc  val_loss  val_acc  lr  images  seconds  images/s
+         1       0.612      77.1%     0.500    80.0%  0.1   3,615      1.2     3,012
+         2       0.500      80.0%       nan    10.0%  0.1   3,615      1.2     3,000
+         3       0.400      85.0%         -        -  0.1   1,200      0.4     3,000
+    test, once after the last epoch: loss 0.550, accuracy 79.0%
     """
     def missing_or(text: Callable[[float], str]) -> Callable[[float], str]:
         return lambda v: "-" if v != v else text(v)
 
-    loss_beside = {"train_acc": "train_loss", "test_acc": "test_loss"}
+    loss_beside = {"train_acc": "train_loss", "val_acc": "val_loss"}
     table = history.rename(columns={"images_per_s": "images/s"})
     formatters = {
-        "train_loss": lambda v: f"{v:,.3f}", "test_loss": lambda v: f"{v:,.3f}",
-        "train_acc": missing_or(lambda v: f"{100 * v:.1f}%"), "test_acc": missing_or(lambda v: f"{100 * v:.1f}%"),
+        "train_loss": lambda v: f"{v:,.3f}", "val_loss": lambda v: f"{v:,.3f}",
+        "train_acc": missing_or(lambda v: f"{100 * v:.1f}%"), "val_acc": missing_or(lambda v: f"{100 * v:.1f}%"),
         "lr": lambda v: f"{v:.3g}", "images": lambda v: f"{int(v):,}", "seconds": missing_or(lambda v: f"{v:,.1f}"),
         "images/s": missing_or(lambda v: f"{v:,.0f}"),
     }
@@ -321,4 +324,6 @@ def format_history(history: pd.DataFrame) -> str:
     for accuracy, loss in loss_beside.items():
         if accuracy in table and loss in table:
             text.loc[table[accuracy].isna().to_numpy(), loss] = "-"
-    return text.to_string(index=False)
+    tested = history.attrs.get("test_acc")
+    return text.to_string(index=False) + ("" if tested is None else f"\ntest, once after the last epoch: loss "
+                                          f"{history.attrs['test_loss']:.3f}, accuracy {100 * tested:.1f}%")

@@ -3,11 +3,12 @@
 A notebook under the ``ci`` profile trains for seconds, too short to show some effects (AlexNet
 overtaking LeNet, for one). So ``tools/reference_runs.py`` trains the same recipes under a
 larger profile, and writes each history to ``alexnet_lib/reference/<profile>-<run>.csv`` with
-where it came from in every row: machine, date, torch version, data and recipe. The notebooks
-plot these beside their own run, labelled as reference.
+where it came from in every row: machine, date, torch version, data and recipe; and the test
+figures, measured once after the last epoch, in every row too. The notebooks plot these beside
+their own run, labelled as reference.
 
 >>> table = reference_histories("cpu")
->>> sorted(table)[:2], {"epoch", "test_acc", "machine", "date", "torch", "data", "recipe"} <= set(table["lenet"].columns)
+>>> sorted(table)[:2], {"epoch", "val_acc", "test_acc", "machine", "date", "recipe"} <= set(table["lenet"].columns)
 (['alexnet_cpu', 'lenet'], True)
 """
 
@@ -60,8 +61,9 @@ def cpu_model() -> str:
 
 def write_reference(history: pd.DataFrame, profile: str, run: str, *, data: str, recipe: str, device: str = "cpu",
                     folder: Path | None = None) -> Path:
-    """Write ``history`` as the reference run ``run`` of ``profile``, with its provenance in every row."""
+    """Write ``history`` as the reference run ``run`` of ``profile``, with its test figures and provenance in every row."""
     table = history.copy()
+    table["test_loss"], table["test_acc"] = history.attrs.get("test_loss"), history.attrs.get("test_acc")
     table["machine"] = machine_name(device)
     table["date"] = datetime.date.today().isoformat()
     table["torch"] = torch.__version__
@@ -90,7 +92,7 @@ def reference_label(history: pd.DataFrame) -> str:
 
 
 def plot_against_reference(live: Mapping[str, pd.DataFrame], reference: Mapping[str, pd.DataFrame], title: str = "",
-                           column: str = "test_acc") -> Figure:
+                           column: str = "val_acc") -> Figure:
     """Two panels of ``column`` against epochs: this run's histories, and the reference runs (labelled as such)."""
     fig = new_figure(figsize=(9, 3.2), dpi=90, layout="constrained")
     panels = fig.subplots(1, 2, sharey=True)
@@ -100,7 +102,7 @@ def plot_against_reference(live: Mapping[str, pd.DataFrame], reference: Mapping[
         ax.set(xlabel="epoch", title=heading, ylim=(0, 1))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
-    panels[0].set_ylabel(column.replace("_", " ").replace("acc", "accuracy"))
+    panels[0].set_ylabel(column.replace("val_", "validation ").replace("_", " ").replace("acc", "accuracy"))
     if reference:
         fig.supxlabel(f"reference: {reference_label(next(iter(reference.values())))}", fontsize=8)
     if title:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ..config import ENV_DATA, ENV_OFFLINE, get_config, is_whole_number
@@ -111,7 +112,7 @@ def _check_split(split: str) -> str:
 def flowers102_split_size(split: str = "train", root: str | Path | None = None) -> int:
     """How many images the Flowers102 ``split`` (``'train'``, ``'val'`` or ``'test'``) holds, read from ``setid.mat``."""
     folder = ensure_flowers102(root, download=False)
-    return len(_loadmat(folder / "setid.mat")[_SPLITS[_check_split(split)]].reshape(-1))
+    return np.asarray(_loadmat(folder / "setid.mat")[_SPLITS[_check_split(split)]]).size  # a split of one is a scalar
 
 
 def load_flowers102(split: str = "train", root: str | Path | None = None, size: int = 256, limit: int | None = None,
@@ -156,16 +157,17 @@ def load_flowers102(split: str = "train", root: str | Path | None = None, size: 
 def flowers102_loaders(
     batch_size: int = 64, image_size: int = 224, *, load_size: int | None = None, augment: bool = True,
     normalize: bool = True, subset: int | tuple[int | None, int | None] | None = None, train_split: str = "train",
-    test_split: str = "val", device: str | torch.device | None = None, seed: int = 0, root: str | Path | None = None,
-    download: bool | None = None,
+    val_split: str = "val", test_split: str = "test", device: str | torch.device | None = None, seed: int = 0,
+    root: str | Path | None = None, download: bool | None = None,
 ) -> DataLoaders:
-    """Flowers102's training and test loaders, through the same batch pipeline as Fashion-MNIST.
+    """Flowers102's training, validation and test loaders, through the same batch pipeline as Fashion-MNIST.
 
     Each split is stored once as ``load_size`` squares (default ``image_size × 8/7``: 256 for 224;
     :func:`load_flowers102`). Training batches are random ``image_size`` crops, half of them
-    flipped (AlexNet's augmentation, Krizhevsky et al. 2012, Section 4.1), test batches the centre
-    crop, both normalised with the ImageNet statistics. torchvision's splits hold 1,020
-    (``train``), 1,020 (``val``) and 6,149 (``test``) images.
+    flipped (AlexNet's augmentation, Krizhevsky et al. 2012, Section 4.1), validation and test
+    batches the centre crop, all normalised with the ImageNet statistics. torchvision's splits hold
+    1,020 (``train``), 1,020 (``val``) and 6,149 (``test``) images; ``subset`` limits the training
+    and test images, and the validation images as the training ones.
     """
     device = get_config().device if device is None else device
     ensure_flowers102(root, download=download)
@@ -173,9 +175,12 @@ def flowers102_loaders(
     if load_size < image_size:
         raise ValueError(f"load_size={load_size} is smaller than image_size={image_size}; crops are cut from the stored images.")
     n_train, n_test = split_sizes(subset, (flowers102_split_size(train_split, root), flowers102_split_size(test_split, root)))
-    train_x, train_y = load_flowers102(train_split, root=root, size=load_size, limit=n_train, download=download)
-    test_x, test_y = load_flowers102(test_split, root=root, size=load_size, limit=n_test, download=download)
+    n_val = None if n_train is None else min(n_train, flowers102_split_size(val_split, root))
     mean, std = (IMAGENET_MEAN, IMAGENET_STD) if normalize else (None, None)
     transform = BatchTransform(crop=image_size, flip=augment, mean=mean, std=std)
-    train = BatchLoader(train_x, train_y, batch_size, transform, shuffle=True, augment=augment, seed=seed, device=device)
-    return DataLoaders(train, BatchLoader(test_x, test_y, batch_size, transform, device=device), flowers102_class_names())
+    loaders = {}
+    for name, split, n in (("train", train_split, n_train), ("val", val_split, n_val), ("test", test_split, n_test)):
+        x, y = load_flowers102(split, root=root, size=load_size, limit=n, download=download)
+        loaders[name] = BatchLoader(x, y, batch_size, transform, shuffle=name == "train", augment=augment and name == "train",
+                                    seed=seed, device=device)
+    return DataLoaders(**loaders, classes=flowers102_class_names())

@@ -7,7 +7,7 @@ sequence). :class:`ShardedBatches` gives process ``rank`` every ``world``-th ima
 take the same step, the one a single process would take on the whole batch (up to rounding).
 Training runs through the same :func:`alexnet_lib.training.fit` as on one process.
 
-Only process 0 tests after each epoch and reports progress; its history and weights are what
+Only process 0 validates after each epoch, tests once at the end and reports progress; its history and weights are what
 :func:`train_recipe_distributed` returns. The history's training loss and accuracy are measured
 on process 0's share of each batch (``attrs["train_figures"]`` says so).
 """
@@ -80,12 +80,14 @@ def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tup
     device = torch.device(device_type, rank) if device_type == "cuda" else torch.device(device_type)
     data = r.loaders(device=device)
     model = r.build_model()
-    # One process tests while the others go on to the next epoch's steps; a model with buffers
-    # (batch norm) syncs them in every forward pass, so there every process tests, in step.
+    # One process validates while the others go on to the next epoch's steps; a model with buffers
+    # (batch norm) syncs them in every forward pass, so there every process validates, in step.
+    # The test, once at the end, runs on the model itself (no DDP, no sync): process 0 alone.
     has_buffers = any(True for _ in model.buffers())
-    test = data.test if rank == 0 or has_buffers else None
-    history = fit(model, (ShardedBatches(data.train, rank, world), test), device=device, progress=progress and rank == 0,
-                  announce=False, amp=amp, callbacks=[DistributedDataParallel()], **r.fit_kwargs())
+    val = data.val if rank == 0 or has_buffers else None
+    history = fit(model, (ShardedBatches(data.train, rank, world), val), test=data.test if rank == 0 else None,
+                  device=device, progress=progress and rank == 0, announce=False, amp=amp,
+                  callbacks=[DistributedDataParallel()], **r.fit_kwargs())
     if rank != 0:
         return None
     history.attrs.update(recipe=r.describe(), processes=world, train_figures="process 0's share of each batch")

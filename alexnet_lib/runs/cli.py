@@ -50,9 +50,8 @@ def doctor_report(download: bool = False, full_paths: bool = True) -> tuple[str,
     """
     import torch  # deferred: loads torch
 
-    from ..data import (  # deferred: loads torch
-        DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder, verify_fashion_mnist,
-    )
+    from ..data import DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder
+    from ..datasets.fashion_mnist import verify_fashion_mnist  # deferred, as the data: loads torch
 
     cfg = get_config()
     d2l = _version("d2l")
