@@ -294,8 +294,7 @@ class BatchLoader:
 
 @dataclass
 class DataLoaders:
-    """A data set's loaders and class names: ``train`` to learn from, ``val`` (validation, held out of the training
-    images; None: none) to choose with, ``test`` to report once at the end."""
+    """A data set's loaders: ``train`` to learn from, ``val`` (held out; None: none) to choose with, ``test`` for the end."""
 
     train: BatchLoader
     val: BatchLoader | None

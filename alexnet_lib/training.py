@@ -1,8 +1,7 @@
 """Training: :func:`train_loop`, the loop a student writes, and :func:`fit`, which runs it with its callbacks
-(:mod:`alexnet_lib.callbacks`) and returns the history, one row per epoch (``HISTORY_COLUMNS``): the mean training
-loss and accuracy over the epoch's batches as the weights change, the validation figures after it, the learning rate
-at its end, the images, seconds (validation included) and training images per second; its ``attrs`` say how the run
-was made, and hold the test figures when ``fit`` was given test images, measured once, after the last epoch."""
+(:mod:`alexnet_lib.callbacks`) and returns the history, one row per epoch (``HISTORY_COLUMNS``): the epoch's mean
+training loss and accuracy, the validation figures after it, the learning rate, images, seconds and training images
+per second; its ``attrs`` say how the run was made, with the test figures if ``fit`` tested once, at the end."""
 
 from __future__ import annotations
 
@@ -259,8 +258,8 @@ def split_data(data) -> tuple[Iterable, Iterable | None]:
         return data.train, data.val
     if isinstance(data, (tuple, list)) and len(data) == 2:
         return data[0], data[1]
-    raise ValueError(f"data should be the pair (train batches, validation batches), e.g. fashion_mnist_loaders(...) or "
-                     f"(train_iter, val_iter); got {type(data).__name__}. Use (train_iter, None) to train without validating.")
+    raise ValueError(f"data should be the pair (train batches, validation batches), e.g. fashion_mnist_loaders(...); got "
+                     f"{type(data).__name__}. Use (train_iter, None) to train without validating.")
 
 
 def outputs(model: nn.Module, loader: Iterable, precision: Precision, max_batches: int | None = None) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:

@@ -34,7 +34,7 @@ AUGMENT = {  # augmentation name: changes to a recipe (a 28×28 LeNet crops at 2
 }
 GRIDS = {  # run name: (model, model arguments, learning rates, augmentations)
     "lenet": ("lenet", {"activation": "relu"}, (0.03, 0.1, 0.3), ("none", "flips + crops (padding 2)")),
-    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, (0.1, 0.3, 1.0), ("none",)),
+    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, (0.1, 0.3, 1.0), ("flips + crops (padding 2)",)),  # as ReLU's
     "alexnet_cpu": ("alexnet_cpu", {}, (0.01, 0.02, 0.05), ("flips", "flips + crops (padding 2)", "flips + crops (padding 4)")),
 }
 SEEDS = (0, 1, 2)

@@ -143,7 +143,7 @@ def test_files_without_archives_say_no_md5_was_checked(data_copy):
 
 @pytest.fixture(scope="module")
 def small_data():
-    return fashion_mnist_loaders(64, subset=(384, 128), normalize=True, device="cpu")
+    return fashion_mnist_loaders(64, subset=(480, 128), normalize=True, device="cpu")  # 360 train (6 batches), 120 validate
 
 
 class _NaNAt(nn.Module):

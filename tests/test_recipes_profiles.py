@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 import torch
 from torch import nn
 
 from alexnet_lib.config import PROFILES
-from alexnet_lib.data import BatchLoader
+from alexnet_lib.data import BatchLoader, validation_size
 from alexnet_lib.course.plots import to_numpy
 from alexnet_lib.recipes import MAX_BUDGET_EPOCHS, epochs_for_budget, recipe
 from alexnet_lib.course.reference import PROVENANCE, reference_histories
 from alexnet_lib.training import fit
+from conftest import ROOT
 
 
 @pytest.mark.parametrize("on_disk", [1_000, 3_615, 20_000, 60_000])
 def test_a_budget_shows_about_its_images_whatever_is_on_disk(on_disk):
     epochs = epochs_for_budget(160_000, None, on_disk=on_disk)
     assert 1 <= epochs <= MAX_BUDGET_EPOCHS
+    trained = on_disk - validation_size(on_disk)  # the images an epoch trains on
     if epochs < MAX_BUDGET_EPOCHS:  # not clipped: within half an epoch of the budget
-        assert abs(epochs * on_disk - 160_000) <= on_disk / 2
+        assert abs(epochs * trained - 160_000) <= trained / 2
 
 
 def test_budget_recipes_follow_the_data_on_disk(monkeypatch):
@@ -55,11 +58,28 @@ def test_to_numpy_takes_any_tensor_to_the_cpu():
         assert to_numpy(x.cuda()).tolist() == [[0, 1, 2], [3, 4, 5]]
 
 
-def test_committed_reference_runs_meet_the_targets_and_say_where_they_come_from():
+def test_committed_reference_runs_say_where_they_come_from_and_were_tested_once():
     runs = reference_histories("cpu")
     assert {"lenet", "lenet_sigmoid", "alexnet_cpu"} <= set(runs)
     for h in runs.values():
         assert set(PROVENANCE) <= set(h.columns) and h[PROVENANCE].nunique().max() == 1
         assert h["epoch"].tolist() == list(range(1, len(h) + 1))
-    final = {name: h["test_acc"].iloc[-1] for name, h in runs.items()}
-    assert final["alexnet_cpu"] >= 0.88 and final["alexnet_cpu"] > final["lenet"]  # issue 15's targets
+        assert h["val_acc"].notna().all() and h["test_acc"].nunique() == 1  # validated every epoch, tested once
+
+
+def _tuned(run: str) -> pd.DataFrame:
+    """The three seeds of ``run``'s recipe chosen on validation (benchmarks/tuning_cpu.csv)."""
+    table = pd.read_csv(ROOT / "benchmarks" / "tuning_cpu.csv")
+    return table[(table["run"] == run) & (table["chosen"] == "yes")]
+
+
+def test_alexnet_is_ahead_of_lenet_by_more_than_the_spread_over_seeds():
+    alexnet, lenet = _tuned("alexnet_cpu")["test_acc"], _tuned("lenet")["test_acc"]  # each tuned on validation
+    assert len(alexnet) == len(lenet) == 3
+    assert alexnet.mean() - lenet.mean() > max(alexnet.std(), lenet.std())  # issue 25's target
+
+
+@pytest.mark.xfail(strict=True, reason="issue 25: chosen on validation, alexnet_cpu averages 87.9% test accuracy over "
+                                       "3 seeds on the offline subset (87.5% to 88.4%), short of the 88% target")
+def test_alexnet_reaches_88_percent_on_average_over_seeds():
+    assert _tuned("alexnet_cpu")["test_acc"].mean() >= 0.88

@@ -241,3 +241,12 @@ def test_train_command_prints_and_saves_history_and_checkpoint(tmp_path, monkeyp
     checkpoint = load_checkpoint(out / "checkpoint.pt")
     assert checkpoint.model is not None and checkpoint.meta["profile"] == "ci"
     assert cli.main(["train", "lenet", "--set", "nonsense"]) == 2
+
+
+def test_top1_error_breaks_ties_as_argmax_does():
+    from alexnet_lib.course.evaluation import topk_error
+
+    logits = torch.tensor([[1.0, 1.0, 0.0], [0.0, 2.0, 2.0], [3.0, 0.0, 3.0]])  # ties, as bf16 scores often have
+    labels = torch.tensor([1, 2, 0])
+    assert topk_error(logits, labels, k=1) == pytest.approx(1 - (logits.argmax(1) == labels).float().mean().item())
+    assert topk_error(logits, labels, k=2) == 0.0

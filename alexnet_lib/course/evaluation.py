@@ -84,7 +84,7 @@ def topk_error(logits: torch.Tensor, labels: torch.Tensor, k: int = 5) -> float:
         raise ValueError(f"k={k!r} should be a whole number from 1 to the number of classes, {logits.shape[1]}.")
     if len(labels) == 0:
         return math.nan
-    top = logits.topk(k, dim=1).indices  # (N, k): the k best classes of each image
+    top = logits.argsort(dim=1, descending=True, stable=True)[:, :k]  # (N, k): the k best; ties as argmax breaks them
     hit = (top == labels[:, None].to(top.device)).any(dim=1)
     return 1.0 - hit.float().mean().item()
 
