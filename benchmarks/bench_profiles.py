@@ -22,6 +22,7 @@ import torch
 
 from alexnet_lib.course.evaluation import evaluate
 from alexnet_lib.callbacks import choose_precision
+from alexnet_lib.data import validation_size
 from alexnet_lib.recipes import epochs_for_budget, recipe, train_recipe
 from alexnet_lib.course.reference import machine_name
 
@@ -34,24 +35,26 @@ def speeds(name: str, profile: str, batches: int) -> tuple[float, float]:
     r = replace(r, subset=(r.batch_size * batches, r.batch_size * batches), epochs=2)
     model, history, data = train_recipe(r, test=False, progress=False, announce=False)
     start = time.perf_counter()
-    result = evaluate(model, data.test)
+    result = evaluate(model, data.val)
     return float(history["images_per_s"].iloc[-1]), result["images"] / (time.perf_counter() - start)
 
 
 def notebook_runs(profile: str) -> dict[str, list[tuple[str, int, int]]]:
-    """Per notebook, its training runs as (model, training images seen, test images evaluated), full data set."""
+    """Per notebook, its training runs as (model, training images seen, images evaluated), full data set: each run
+    validates after every epoch and is tested once, at the end."""
     def run(name: str, **kw) -> tuple[str, int, int]:
         r = replace(recipe(name, profile), **kw)
         epochs = epochs_for_budget(r.budget, r.subset[0], on_disk=FULL[0]) if r.budget else r.epochs
-        train = min(r.subset[0] or FULL[0], FULL[0])
-        test = min(r.subset[1] or FULL[1], FULL[1])
-        return name, epochs * train, epochs * test
+        images = min(r.subset[0] or FULL[0], FULL[0])
+        val, test = validation_size(images), min(r.subset[1] or FULL[1], FULL[1])
+        return name, epochs * (images - val), epochs * val + test
 
     alexnet = "alexnet_d2l" if profile == "gpu" else "alexnet_cpu"
-    study = ("alexnet_cpu", 12 * 500 * 20, 12 * 1_500)  # 06: 4 settings × 3 seeds, 20 epochs of 500 images; tested once
+    # 06: 4 settings × 3 seeds, 20 epochs of 469 images, 156 validating each epoch; then the 625 scored once more
+    study = ("alexnet_cpu", 12 * 469 * 20, 12 * (20 * 156 + 625))
     return {
         "02_lenet": [run("lenet")],
-        "03_relu_vs_sigmoid": [run("lenet")] * 10,  # 8 runs of the learning-rate sweep + 2 with max pooling
+        "03_relu_vs_sigmoid": [run("lenet")] * 16,  # the sweep's 8, 3 seeds × 2 at the chosen rates, 2 with max pooling
         "06_training_alexnet": [run(alexnet), study, run("lenet")],
         "07_inside_alexnet": [run("alexnet_cpu")],
         "08_recap": [run("lenet"), run(alexnet)],
