@@ -199,12 +199,13 @@ class DivergenceGuard(Callback):
         if math.isfinite(value) and value <= limit:
             return
         why = f"more than {self.ratio:g} times the first batch's {self.first:.3g}" if math.isfinite(value) else "NaN or infinite"
-        run, lr = self.run, self.run.optimizer.param_groups[0]["lr"]
+        run, group = self.run, self.run.optimizer.param_groups[0]  # the rate set, not the schedule's value at this batch
+        lr = group.get("max_lr", group.get("initial_lr", group["lr"]))
         weights = f"after epoch {run.epoch}" if run.epoch else "from before training"
         raise TrainingDiverged(
             f"training diverged in epoch {run.epoch + 1} of {run.epochs}, batch {batch} of {run.batches or '?'}: "
             f"the loss was {value:.4g} ({why}); the model is back at its weights {weights}; "
-            f"train again with a lower learning rate than lr={lr:g}, e.g. lr={lr / 10:g}.")
+            f"train again with a lower learning rate than the lr={lr:g} set, e.g. lr={lr / 10:g}.")
 
 
 class ShuffleSeed(Callback):

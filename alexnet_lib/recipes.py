@@ -123,10 +123,8 @@ def epochs_for_budget(budget: int, train_images: int | None, on_disk: int | None
     >>> epochs_for_budget(160_000, None, on_disk=60_000), epochs_for_budget(160_000, None, on_disk=3_615)
     (3, 40)
     """
-    if on_disk is None:
-        counts = fashion_mnist_counts()
-        on_disk = FULL_TRAINING_SET if counts is None else counts["train"]
-    images = on_disk if train_images is None else min(train_images, on_disk)
+    on_disk = on_disk or (fashion_mnist_counts() or {"train": FULL_TRAINING_SET})["train"]  # the full set before a download
+    images = min(train_images or on_disk, on_disk)
     return max(1, min(MAX_BUDGET_EPOCHS, round(budget / (images - validation_size(images)))))
 
 

@@ -32,25 +32,26 @@ AUGMENT = {  # augmentation name: changes to a recipe (a 28×28 LeNet crops at 2
     "flips + crops (padding 2)": lambda side: {"flip": True, "crop": side, "padding": 2},
     "flips + crops (padding 4)": lambda side: {"flip": True, "crop": side, "padding": 4},
 }
-GRIDS = {  # run name: (model, model arguments, learning rates, augmentations)
-    "lenet": ("lenet", {"activation": "relu"}, (0.03, 0.1, 0.3), ("none", "flips + crops (padding 2)")),
-    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, (0.1, 0.3, 1.0), ("flips + crops (padding 2)",)),  # as ReLU's
-    "alexnet_cpu": ("alexnet_cpu", {}, (0.01, 0.02, 0.05), ("flips", "flips + crops (padding 2)", "flips + crops (padding 4)")),
+GRIDS = {  # run name: (model, model arguments, learning rates, augmentations, weight decays)
+    "lenet": ("lenet", {"activation": "relu"}, (0.03, 0.1, 0.3), ("none", "flips + crops (padding 2)"), (0.0,)),
+    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, (0.1, 0.3, 1.0), ("flips + crops (padding 2)",), (0.0,)),  # as ReLU's
+    "alexnet_cpu": ("alexnet_cpu", {}, (0.01, 0.02, 0.05), ("flips", "flips + crops (padding 2)", "flips + crops (padding 4)"),
+                    (5e-4, 5e-3)),
 }
 SEEDS = (0, 1, 2)
-FIELDS = ["run", "lr", "augmentation", "seed", "epochs", "val_acc", "test_acc", "seconds", "diverged", "chosen", "machine", "date"]
+FIELDS = ["run", "lr", "augmentation", "weight_decay", "seed", "epochs", "val_acc", "test_acc", "seconds", "diverged", "chosen", "machine", "date"]
 
 
-def train(name: str, lr: float, augmentation: str, seed: int, test: bool) -> dict:
-    model, kwargs, _, _ = GRIDS[name]
+def train(name: str, lr: float, augmentation: str, weight_decay: float, seed: int, test: bool) -> dict:
+    model, kwargs, _, _, _ = GRIDS[name]
     base = recipe(model, get_config().profile, **kwargs)
-    r = replace(base, lr=lr, seed=seed, **AUGMENT[augmentation](base.resize or 28))
+    r = replace(base, lr=lr, weight_decay=weight_decay, seed=seed, **AUGMENT[augmentation](base.resize or 28))
     try:
         history = train_recipe(r, test=test, progress=False, announce=False).history
     except TrainingDiverged as diverged:  # a rate too large: the run counts as 0% on validation
         history, test = diverged.history, False
         history.loc[len(history), "val_acc"] = 0.0
-    return {"run": name, "lr": lr, "augmentation": augmentation, "seed": seed, "epochs": len(history),
+    return {"run": name, "lr": lr, "augmentation": augmentation, "weight_decay": weight_decay, "seed": seed, "epochs": len(history),
             "val_acc": round(float(history["val_acc"].iloc[-1]), 4),
             "test_acc": round(float(history.attrs["test_acc"]), 4) if test else "",
             "seconds": round(history.attrs["seconds"], 1), "diverged": "diverged" in history.attrs}
@@ -68,16 +69,17 @@ def main(names: list[str]) -> int:
     kept = [row for row in csv.DictReader(path.open())] if path.exists() else []
     rows = [row for row in kept if row["run"] not in (names or GRIDS)]
     for name in names or GRIDS:
-        _, _, rates, augmentations = GRIDS[name]
-        grid = [{**train(name, lr, aug, 0, test=False), "chosen": ""} for lr in rates for aug in augmentations]
+        _, _, rates, augmentations, decays = GRIDS[name]
+        grid = [{**train(name, lr, aug, wd, 0, test=False), "chosen": ""} for lr in rates for aug in augmentations for wd in decays]
         for row in grid:
             print(row, flush=True)
         best = max(grid, key=lambda row: row["val_acc"])  # chosen on validation: no test image read so far
-        seeds = [{**train(name, best["lr"], best["augmentation"], seed, test=True), "chosen": "yes"} for seed in SEEDS]
+        seeds = [{**train(name, best["lr"], best["augmentation"], best["weight_decay"], seed, test=True), "chosen": "yes"}
+                 for seed in SEEDS]
         rows += [{**row, **stamp} for row in grid + seeds]
         val = torch.tensor([row["val_acc"] for row in seeds])
         test = torch.tensor([row["test_acc"] for row in seeds])
-        print(f"{name}: lr {best['lr']}, {best['augmentation']}; over seeds {SEEDS}: validation {val.mean():.1%} "
+        print(f"{name}: lr {best['lr']}, {best['augmentation']}, weight decay {best['weight_decay']:g}; over seeds {SEEDS}: validation {val.mean():.1%} "
               f"({val.min():.1%} to {val.max():.1%}), test {test.mean():.1%} ({test.min():.1%} to {test.max():.1%})", flush=True)
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)

@@ -169,7 +169,7 @@ def test_nan_at_step_k_stops_with_the_weights_of_the_last_complete_epoch(small_d
         fit(model, small_data, epochs=3, lr=0.05, device="cpu", progress=False)
     message = str(caught.value)
     assert "diverged in epoch 2 of 3, batch 3 of 6: the loss was nan (NaN or infinite)" in message
-    assert "back at its weights after epoch 1" in message and "lower learning rate than lr=0.05, e.g. lr=0.005" in message
+    assert "back at its weights after epoch 1" in message and "lower learning rate than the lr=0.05 set, e.g. lr=0.005" in message
     history = caught.value.history
     assert history["epoch"].tolist() == [1] and history.attrs["diverged"] == message
     assert caught.value.model is model

@@ -14,7 +14,7 @@ from alexnet_lib.course.plots import LiveCurve
 from alexnet_lib.runs.checkpoints import load_checkpoint, save_checkpoint
 from alexnet_lib.course.evaluation import confusion_matrix, evaluate
 from alexnet_lib.callbacks import choose_precision
-from alexnet_lib.training import HISTORY_COLUMNS, fit
+from alexnet_lib.training import HISTORY_COLUMNS, TrainingDiverged, fit
 
 
 @pytest.fixture(scope="module")
@@ -250,3 +250,11 @@ def test_top1_error_breaks_ties_as_argmax_does():
     labels = torch.tensor([1, 2, 0])
     assert topk_error(logits, labels, k=1) == pytest.approx(1 - (logits.argmax(1) == labels).float().mean().item())
     assert topk_error(logits, labels, k=2) == 0.0
+
+
+def test_divergence_advice_names_the_rate_set_not_the_schedules_value_at_that_batch(small_data):
+    """Under one-cycle the rate at the failing batch is a fraction of the one set; the advice must name the one set."""
+    with pytest.raises(TrainingDiverged) as caught:
+        fit(_lenet(), small_data, epochs=2, lr=1e6, schedule="onecycle", device="cpu", progress=False)
+    message = str(caught.value)
+    assert "lower learning rate than the lr=1e+06 set, e.g. lr=100000." in message, message
