@@ -119,7 +119,7 @@ class Metrics(Callback):
                 "lr": run.optimizer.param_groups[0]["lr"], "images": self.seen, "seconds": seconds,
                 "images_per_s": self.seen / seconds if seconds else math.nan}
 
-    def interrupted(self, run) -> None:
+    def interrupted(self, run, by: str = "KeyboardInterrupt") -> None:
         """After Ctrl-C: keep the partial epoch's row, if it trained a batch, and say where training stopped."""
         at, last = f"epoch {run.epoch + 1} of {run.epochs}", "the last complete epoch"
         if self.phase == "training" and self.batches:
@@ -130,7 +130,7 @@ class Metrics(Callback):
             where, last = f"while validating after {at}", "without validation figures"
         else:  # before the epoch's first batch, or between epochs
             where = f"before {at} started" if self.phase == "training" or not run.rows else f"after {at}"
-        print(f"Training stopped by KeyboardInterrupt {where}. The model keeps the weights it has; "
+        print(f"Training stopped by {by} {where}. The model keeps the weights it has; "
               f"the history holds {len(run.rows)} row(s)" + (f", the last one {last}." if run.rows else "."))
 
 
@@ -174,9 +174,9 @@ def fit(model: nn.Module, data, epochs: int, optimizer: str | torch.optim.Optimi
         except TrainingDiverged as exc:
             diverged = exc
             guard.restore(model)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as stop:  # Ctrl-C; the command line raises KeyboardInterrupt("SIGTERM") on SIGTERM
             interrupted = True
-            metrics.interrupted(run)
+            metrics.interrupted(run, str(stop) or "KeyboardInterrupt")
         finally:
             model.eval()
             run.history = pd.DataFrame(run.rows, columns=HISTORY_COLUMNS).astype({"epoch": int, "images": int})

@@ -357,7 +357,8 @@ def test_a_diverged_run_saves_its_complete_epochs_and_ends_in_an_error(no_data, 
     out = no_data / "run"
     code = cli.main(["train", "lenet", "--out", str(out), "--device", "cpu"])
     captured = capsys.readouterr()
-    assert code == 2 and captured.err == "error: training diverged in epoch 2 of 8, batch 3 of 16: the loss was nan\n"
+    assert code == 2 and captured.err == (f"error: training diverged in epoch 2 of 8, batch 3 of 16: the loss was nan "
+                                          f"(--lr 0.003); the 1 complete epoch is saved in {out}.\n")
     assert f"saved {out / 'history.csv'}" in captured.out
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint.pt", "history.csv"]
     assert load_checkpoint(out / "checkpoint.pt").history["epoch"].tolist() == [1]

@@ -141,7 +141,7 @@ def test_an_error_in_one_process_ends_all_with_its_message():
 
 
 def test_launch_returns_each_process_result():
-    assert launch(sum_of_ranks, 3, timeout_s=30) == [3.0, 3.0, 3.0]
+    assert launch(sum_of_ranks, 2, timeout_s=30) == [1.0, 1.0]  # 0 + 1 in each (CI has 2 cores: no more processes)
 
 
 def test_bad_settings_are_refused_before_any_process_starts(monkeypatch):

@@ -77,6 +77,23 @@ def test_alexnet_is_ahead_of_lenet_by_more_than_the_spread_over_seeds():
     alexnet, lenet = _tuned("alexnet_cpu")["test_acc"], _tuned("lenet")["test_acc"]  # each tuned on validation
     assert len(alexnet) == len(lenet) == 3
     assert alexnet.mean() - lenet.mean() > max(alexnet.std(), lenet.std())  # issue 25's target
+    assert alexnet.min() > lenet.max()  # and every AlexNet seed beats every LeNet seed
+
+
+def test_each_chosen_recipe_is_its_grids_best_on_validation_and_only_it_was_tested():
+    table = pd.read_csv(ROOT / "benchmarks" / "tuning_cpu.csv")
+    setting = ["lr", "augmentation", "weight_decay"]
+    for run, rows in table.groupby("run"):
+        grid, chosen = rows[rows["chosen"] != "yes"], rows[rows["chosen"] == "yes"]
+        assert grid["test_acc"].isna().all(), f"{run}: a grid run read the test images"
+        best = grid.loc[grid["val_acc"].idxmax(), setting]
+        assert (chosen[setting] == best).all(axis=None) and sorted(chosen["seed"]) == [0, 1, 2], run
+
+
+def test_the_gpu_recipes_reference_validated_every_epoch_and_reached_85_percent_once_tested():
+    history = reference_histories("gpu")["alexnet_d2l"]
+    assert history["val_acc"].notna().all() and history["test_acc"].nunique() == 1
+    assert history["test_acc"].iloc[-1] >= 0.85  # issue 25's target for the gpu recipe
 
 
 @pytest.mark.xfail(strict=True, reason="issue 25: chosen on validation, alexnet_cpu averages 87.9% test accuracy over "

@@ -8,7 +8,8 @@ The notebooks in ``notebooks/`` are the teacher's version: after each exercise a
 - ``<out>/ANSWER_KEY.md``: every solution, by notebook and in order, for the teacher only.
 
 The output folder is replaced as a whole, atomically: the new one is built beside it and
-swapped in, so a failed run leaves the old one intact. A folder this tool did not make is never
+swapped in, so a failed run leaves the old one intact (a folder that cannot be written, on a
+read-only or full disk, is one sentence). A folder this tool did not make is never
 replaced (it has no ``.student-build`` marker): the tool stops and says so.
 
 Usage: python tools/student_notebooks.py [--out build/student]   (or: make student)
@@ -63,12 +64,16 @@ def build(out: Path, notebooks: list[Path]) -> int:
     """Write the student notebooks and the answer key into ``out``; return the number of solutions."""
     staging = output_folder.staging_beside(out, MARKER)
     try:
-        (staging / "notebooks").mkdir()
-        solutions = {}
+        students, solutions = {}, {}
         for path in notebooks:
-            student, solutions[path.name] = strip_solutions(nbformat.read(path, as_version=4))
-            nbformat.write(student, staging / "notebooks" / path.name)
-        (staging / "ANSWER_KEY.md").write_text(answer_key(solutions), encoding="utf-8")
+            students[path.name], solutions[path.name] = strip_solutions(nbformat.read(path, as_version=4))
+        try:  # a full or read-only disk: one sentence, and the old output stays
+            (staging / "notebooks").mkdir()
+            for name, student in students.items():
+                nbformat.write(student, staging / "notebooks" / name)
+            (staging / "ANSWER_KEY.md").write_text(answer_key(solutions), encoding="utf-8")
+        except OSError as exc:
+            raise output_folder.cannot_write(out, exc) from exc
         output_folder.swap_in(staging, out, MARKER, "tools/student_notebooks.py")
     finally:
         shutil.rmtree(staging, ignore_errors=True)

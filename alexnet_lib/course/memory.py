@@ -6,22 +6,36 @@ that ``torch.autograd.graph.saved_tensors_hooks`` sees in a real training-mode f
 :func:`format_training_memory` prints the table with an explanation per row. Where
 :func:`alexnet_lib.course.tables.layer_table` adds up every layer's output, this counts only what
 backward needs.
+
+:func:`memory_estimate` bounds the same from the shapes alone, so that a model built on the meta device (nothing
+allocated) can be checked before it is built for real: :func:`check_fits` and :func:`check_recipe_fits` refuse, with
+the arithmetic, what would need more than :func:`available_memory`.
 """
 
 from __future__ import annotations
 
+import math
+import re
 import textwrap
 from collections.abc import Sequence
+from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import nn
 
+from .. import models
 from ..config import shape_text
-from .tables import aligned_lines, checked_input_size, dtype_name, model_device_dtype, table_attrs, total_position
+from .tables import aligned_lines, checked_input_size, dtype_name, layer_table, model_device_dtype, table_attrs, total_position
 from .tracking import modes_restored
 
-__all__ = ["training_memory", "format_training_memory"]
+try:
+    import resource  # POSIX only: the address-space limit (ulimit -v)
+except ImportError:
+    resource = None
+
+__all__ = ["NotEnoughMemory", "available_memory", "check_fits", "check_recipe_fits", "format_training_memory", "memory_estimate",
+           "training_memory"]
 
 OPTIMIZERS = {  # name: (state values per parameter, what the state is)
     "sgd": (0, "plain SGD keeps no state"),
@@ -188,3 +202,98 @@ def format_training_memory(memory: pd.DataFrame, width: int = 80) -> str:
     for r in memory.itertuples():
         lines += textwrap.wrap(f"{r.item}: {r.explanation}", width, initial_indent="- ", subsequent_indent="  ")
     return "\n".join(lines)
+
+
+class NotEnoughMemory(ValueError):
+    """A run or a table would need more memory than the device has available: the message gives the arithmetic."""
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:,.1f} GiB" if nbytes >= 2**30 else f"{nbytes / 2**20:,.1f} MiB"
+
+
+def _linux_figure(path: str, key: str | None = None) -> int | None:
+    """A number from a file under /proc or /sys (the value after ``key:`` in kB, or the whole file); None if absent."""
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return None
+    if key is None:
+        return int(text) if text.strip().isdigit() else None
+    found = re.search(rf"^{key}:\s+(\d+) kB", text, re.MULTILINE)
+    return int(found[1]) * 1024 if found else None
+
+
+def available_memory(device: str | torch.device = "cpu") -> tuple[int | None, str]:
+    """The bytes this process can still take on ``device``, and where the figure comes from (None: unknown).
+
+    CUDA: the GPU's free memory. CPU (Linux): the smallest of the memory available (``MemAvailable``), what a
+    container's memory limit leaves (cgroup), and what the address-space limit leaves (``ulimit -v``).
+
+    >>> nbytes, source = available_memory("cpu")
+    >>> nbytes is None or nbytes > 0
+    True
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0], f"free on {device}"
+    if device.type != "cpu":
+        return None, f"unknown on {device.type}"
+    figures = [(_linux_figure("/proc/meminfo", "MemAvailable"), "available (MemAvailable)")]
+    for limit, usage in (("memory.max", "memory.current"), ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):
+        limit, usage = _linux_figure(f"/sys/fs/cgroup/{limit}"), _linux_figure(f"/sys/fs/cgroup/{usage}")
+        if limit is not None and usage is not None and limit < 2**60:  # cgroup v2, then v1; 2**60 and more: no limit
+            figures.append((limit - usage, "left under the container's memory limit"))
+    address_space = resource.getrlimit(resource.RLIMIT_AS)[0] if resource else None
+    mapped = _linux_figure("/proc/self/status", "VmSize")
+    if address_space not in (None, getattr(resource, "RLIM_INFINITY", None)) and mapped is not None:
+        figures.append((address_space - mapped, "left under the address-space limit (ulimit -v)"))
+    known = [(nbytes, source) for nbytes, source in figures if nbytes is not None]
+    return min(known) if known else (None, "unknown")
+
+
+def memory_estimate(model: nn.Module, input_size: Sequence[int], batch_size: int = 1,
+                    optimizer: str | None = None) -> dict[str, int]:
+    """An upper bound of the bytes a step needs, from the shapes alone, so ``model`` may be on the meta device: its
+    parameters; for training (``optimizer`` given) their gradients and the optimizer's state; and the input and every
+    layer's output for ``batch_size`` examples (autograd keeps fewer: :func:`training_memory` measures them), in float32.
+
+    >>> estimate = memory_estimate(nn.Linear(1000, 10, device="meta"), (1000,), batch_size=32, optimizer="adam")
+    >>> estimate
+    {'parameters': 40040, 'gradients': 40040, 'optimizer state': 80080, 'input and layer outputs': 129280}
+    """
+    params = 4 * sum(p.numel() for p in model.parameters())
+    outputs = int(layer_table(model, input_size, batch_size=batch_size)["activation_bytes"].iloc[-1])
+    needed = {"parameters": params}
+    if optimizer is not None:
+        needed.update({"gradients": params, "optimizer state": OPTIMIZERS[optimizer][0] * params})
+    return needed | {"input and layer outputs": outputs + 4 * batch_size * math.prod(input_size)}
+
+
+def check_fits(needed: dict[str, int], device: str | torch.device, doing: str, fix: str) -> None:
+    """Refuse, with the arithmetic, what needs more than the memory available on ``device`` (:func:`available_memory`).
+
+    >>> check_fits({"parameters": 2**50}, "cpu", "building a model of 2**48 parameters", "use a smaller model")
+    Traceback (most recent call last):
+    ...
+    alexnet_lib.course.memory.NotEnoughMemory: building a model of 2**48 parameters needs about 1,048,576.0 GiB
+    (parameters 1,048,576.0 GiB) but ... is ...; use a smaller model.
+    """
+    available, source = available_memory(device)
+    total = sum(needed.values())
+    if available is not None and total > available:
+        parts = ", ".join(f"{name} {_gib(n)}" for name, n in needed.items() if n)
+        raise NotEnoughMemory(f"{doing} needs about {_gib(total)} ({parts}) but {_gib(max(available, 0))} is {source}; {fix}.")
+
+
+def check_recipe_fits(r, device: str | torch.device, nproc: int = 1, fix: str = "use a smaller batch_size or input_size") -> None:
+    """Refuse, before any data are loaded, training by recipe ``r`` (:class:`alexnet_lib.recipes.Recipe`) on ``nproc``
+    processes whose :func:`memory_estimate` exceeds the memory available (the model is built on the meta device)."""
+    device = torch.device(device)
+    model = models.get(r.model, **r.full_model_kwargs(), device="meta")  # shapes only: nothing is allocated
+    optimizer = "momentum" if r.optimizer == "sgd" and r.momentum else r.optimizer
+    per_process = memory_estimate(model, model.input_size, max(1, r.batch_size // nproc), optimizer)
+    shared = device.type == "cpu" and nproc > 1  # processes on the CPU share its memory; on GPUs each has its own
+    needed = {name: nproc * n for name, n in per_process.items()} if shared else per_process
+    doing = f"training {r.model} at {shape_text(model.input_size)} in batches of {r.batch_size}"
+    check_fits(needed, device, doing + (f" in {nproc} processes" if shared else ""), fix)

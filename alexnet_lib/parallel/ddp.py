@@ -10,23 +10,31 @@ Training runs through the same :func:`alexnet_lib.training.fit` as on one proces
 Only process 0 validates after each epoch, tests once at the end and reports progress; its history and weights are what
 :func:`train_recipe_distributed` returns. The history's training loss and accuracy are measured
 on process 0's share of each batch (``attrs["train_figures"]`` says so).
+
+Ctrl-C, SIGTERM or SIGHUP stops all processes at the same batch (:class:`StopTogether`), as Ctrl-C stops ``fit``
+on one process: the history and weights of what was trained still come back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import contextlib
+import io
+import threading
+from collections.abc import Callable, Iterator
 
 import pandas as pd
 import torch
+import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
+from tqdm import tqdm
 
-from .distributed import launch, rank_and_world
+from .distributed import check_backend, launch, rank_and_world, stop_asked
 from ..callbacks import resolve_device
 from ..callbacks import Callback
 from ..recipes import Recipe, Trained
 from ..training import fit
 
-__all__ = ["DistributedDataParallel", "ShardedBatches", "train_recipe_distributed"]
+__all__ = ["DistributedDataParallel", "ShardedBatches", "StopTogether", "train_recipe_distributed"]
 
 
 class ShardedBatches:
@@ -74,9 +82,34 @@ class DistributedDataParallel(Callback):
         run.model = run.model.module
 
 
+class StopTogether(Callback):
+    """The callback that stops every process at the same batch once any was asked to (:func:`~.distributed.stop_asked`).
+
+    Before each epoch and after each batch the processes add up, over ``group`` (a gloo group: the CPU, so that no GPU
+    is waited for), how many were asked; if any was, all raise ``KeyboardInterrupt``, which ``fit`` takes as Ctrl-C. A
+    process that stopped alone would leave the others waiting in their next exchange.
+    """
+
+    def __init__(self, group=None) -> None:
+        self.group = group
+
+    def before_epoch(self, run) -> None:
+        self._stop_if_asked()
+
+    def after_batch(self, run, loss, out, y) -> None:
+        self._stop_if_asked()
+
+    def _stop_if_asked(self) -> None:
+        asked = torch.tensor([float(stop_asked() is not None)])
+        dist.all_reduce(asked, group=self.group)
+        if asked.item():
+            raise KeyboardInterrupt(stop_asked() or "Ctrl-C")
+
+
 def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tuple[pd.DataFrame, dict] | None:
     """One process of :func:`train_recipe_distributed`: its model, its share of each batch, the same ``fit``."""
     rank, world = rank_and_world()
+    tqdm.set_lock(threading.RLock())  # the progress bar's: a semaphore would be reported leaked if this process were killed
     device = torch.device(device_type, rank) if device_type == "cuda" else torch.device(device_type)
     data = r.loaders(device=device)
     model = r.build_model()
@@ -85,31 +118,41 @@ def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tup
     # The test, once at the end, runs on the model itself (no DDP, no sync): process 0 alone.
     has_buffers = any(True for _ in model.buffers())
     val = data.val if rank == 0 or has_buffers else None
-    history = fit(model, (ShardedBatches(data.train, rank, world), val), test=data.test if rank == 0 else None,
-                  device=device, progress=progress and rank == 0, announce=False, amp=amp,
-                  callbacks=[DistributedDataParallel()], **r.fit_kwargs())
+    flags = dist.new_group(backend="gloo")  # StopTogether's, on the CPU whatever the backend of the training
+    with contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(io.StringIO()):  # process 0 reports
+        history = fit(model, (ShardedBatches(data.train, rank, world), val), test=data.test if rank == 0 else None,
+                      device=device, progress=progress and rank == 0, announce=False, amp=amp,
+                      callbacks=[DistributedDataParallel(), StopTogether(flags)], **r.fit_kwargs())
     if rank != 0:
         return None
     history.attrs.update(recipe=r.describe(), processes=world, train_figures="process 0's share of each batch")
+    if history.attrs["interrupted"]:
+        history.attrs["stopped_by"] = stop_asked()
     return history, {k: v.cpu() for k, v in model.state_dict().items()}
 
 
 def train_recipe_distributed(r: Recipe, nproc: int, device: str | torch.device | None = None, *,
-                             progress: bool = True, amp: bool | str = "auto", timeout_s: float = 300.0) -> Trained:
+                             progress: bool = True, amp: bool | str = "auto", timeout_s: float = 300.0,
+                             stop_requested: Callable[[], str | None] | None = None) -> Trained:
     """Train by recipe ``r`` on ``nproc`` processes (gloo on CPU, nccl on CUDA); return what ``train_recipe`` returns.
 
     On CUDA each process takes one GPU (``nproc`` of them must be there). The recipe's batch size
     is the batch of all processes together: each takes ``batch_size / nproc`` images a step.
     ``amp`` is :func:`alexnet_lib.training.fit`'s. A process that waits more than ``timeout_s``
     seconds for the others ends the run with :class:`alexnet_lib.parallel.distributed.DistributedError`.
-    The result's ``data`` are the recipe's loaders, made again in this process.
+    Ctrl-C, or ``stop_requested()`` giving a reason (the command line's signals), stops the processes at their next
+    batch, and what they trained is returned (``history.attrs["interrupted"]``, ``["stopped_by"]``).
+    The result's ``data`` are the recipe's loaders, made in this process first (so missing data stop the run at once).
     """
     device = resolve_device(device)
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type not in ("cpu", "cuda"):
         raise ValueError(f"device {device.type!r}: several processes train on 'cpu' (gloo) or 'cuda' (nccl).")
-    results = launch(_worker, nproc, (r, device.type, progress, amp), backend=backend, timeout_s=timeout_s)
+    check_backend(backend, nproc)
+    data = r.loaders(device=device)
+    results = launch(_worker, nproc, (r, device.type, progress, amp), backend=backend, timeout_s=timeout_s,
+                     stoppable=True, stop_requested=stop_requested)
     history, state = results[0]
     model = r.build_model()
     model.load_state_dict(state)
-    return Trained(model.eval(), history, r.loaders(device=device))
+    return Trained(model.eval(), history, data)

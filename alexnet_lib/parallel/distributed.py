@@ -8,27 +8,37 @@ one laptop stand in for two GPUs), ``nccl`` between CUDA GPUs.
 
 :func:`launch` starts ``nproc`` processes, runs a worker function in each and returns what each
 returned. It never hangs: every collective has a timeout, and the processes are stopped when the
-launch as a whole runs past its own. :func:`exchange` is the one collective the two-GPU AlexNet
-needs, with its gradient: each process contributes its half of a layer's maps and receives both
-halves. :class:`Traffic` counts what each exchange sends and how long it waits.
+launch as a whole runs past its own. A launch with ``stoppable=True`` stops without losing what its
+processes did: Ctrl-C, SIGTERM or SIGHUP to any of them asks them all (:func:`stop_asked`), and
+workers that look (``parallel.ddp``'s, all at the same batch) return what they have.
+:func:`exchange` is the one collective the two-GPU AlexNet needs, with its gradient: each process
+contributes its half of a layer's maps and receives both halves. :class:`Traffic` counts what each
+exchange sends and how long it waits.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import signal
 import socket
 import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-__all__ = ["DistributedError", "Exchange", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "rank_and_world", "sum_of_ranks"]
+__all__ = ["DistributedError", "Exchange", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "rank_and_world", "stop_asked",
+           "sum_of_ranks"]
+
+_STOPPING = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
+_STOP_FILE: Path | None = None  # in a process of a stoppable launch: the file whose existence asks it to stop
 
 
 class DistributedError(RuntimeError):
@@ -63,6 +73,12 @@ def check_backend(backend: str, nproc: int) -> None:
     """
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise DistributedError(f"nproc={nproc!r}: use a whole number of processes >= 1.")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    most = max(cores, 2)  # two always run (the 2012 split has two halves), taking turns on a single core
+    if backend == "gloo" and nproc > most:  # processes that share a core take turns, and each step waits for the slowest
+        raise DistributedError(f"nproc={nproc}: this process may use {cores} CPU core{'s' if cores != 1 else ''}, and "
+                               f"{nproc} processes would share them ({nproc / cores:.1f} to a core), each loading "
+                               f"PyTorch and a copy of the model; use {most} processes or fewer.")
     if not dist.is_available() or not dist.is_backend_available(backend):
         raise DistributedError(f"this PyTorch build has no {backend!r} backend: use 'gloo' on CPUs"
                                + (" (nccl needs a CUDA build of PyTorch)." if backend == "nccl" else "."))
@@ -139,8 +155,18 @@ def sum_of_ranks() -> float:
 
 
 def _entry(rank: int, worker: Callable, nproc: int, port: int, backend: str, folder: str, args: tuple,
-           timeout_s: float) -> None:
-    """One process: meet the others, run ``worker(*args)``, save what it returns, leave the group."""
+           timeout_s: float, stoppable: bool) -> None:
+    """One process: meet the others, run ``worker(*args)``, save what it returns, leave the group.
+
+    It starts with Ctrl-C, SIGTERM and SIGHUP blocked (:func:`launch`); Ctrl-C stays blocked (the launching process
+    answers it). In a stoppable launch SIGTERM and SIGHUP ask every process to stop; otherwise they end this one.
+    """
+    global _STOP_FILE
+    if stoppable:
+        _STOP_FILE = Path(folder) / "stop"
+        for signum in _STOPPING[1:]:
+            signal.signal(signum, lambda signum, frame: _ask_to_stop(folder, signal.Signals(signum).name))
+    _sigmask(signal.SIG_UNBLOCK, _STOPPING[1:])
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // nproc))
     if backend == "nccl":
         torch.cuda.set_device(rank)
@@ -156,11 +182,45 @@ def _entry(rank: int, worker: Callable, nproc: int, port: int, backend: str, fol
         dist.destroy_process_group()
 
 
+def _ask_to_stop(folder: str | Path, why: str) -> None:
+    """Ask the processes of a stoppable launch to stop: write ``why`` into its stop file (whole, by a rename)."""
+    partial = Path(folder) / f"stop.{os.getpid()}"
+    partial.write_text(why)
+    os.replace(partial, Path(folder) / "stop")
+
+
+def stop_asked() -> str | None:
+    """In a process of a stoppable :func:`launch`: why the processes were asked to stop ('Ctrl-C', 'SIGTERM', ...),
+    or None. A worker that looks after each step must agree with the others on when to stop (``parallel.ddp`` does)."""
+    try:
+        return _STOP_FILE.read_text() if _STOP_FILE is not None else None
+    except FileNotFoundError:
+        return None
+
+
 def _last_line(error: BaseException) -> str:
     """The last non-empty line of a child process's traceback: its error, in one line."""
     text = getattr(error, "msg", None) or str(error)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1] if lines else type(error).__name__
+
+
+def _failure(context, folder: str, nproc: int, error: Exception) -> str:
+    """What ended a launch, in one sentence: a process killed by a signal (the others fail after it), else the first error."""
+    killed = [(rank, p.exitcode) for rank, p in enumerate(context.processes) if p.exitcode is not None and p.exitcode < 0]
+    if killed:
+        rank, code = killed[0]
+        return (f"process {rank} of {nproc} was killed by {signal.Signals(-code).name} (by the system? out of memory?); "
+                "the others were stopped.")
+    if isinstance(error, mp.ProcessExitedException):
+        return f"process {error.error_index} of {nproc} ended with exit code {error.exit_code}; the others were stopped."
+    rank, message = _first_error(folder, error.error_index, _last_line(error))
+    return f"process {rank} of {nproc} failed: {message}"
+
+
+def _sigmask(how: int, signals) -> set:
+    """``signal.pthread_sigmask``, where there is one (not on Windows: there nothing is blocked)."""
+    return signal.pthread_sigmask(how, signals) if hasattr(signal, "pthread_sigmask") else set()
 
 
 def _first_error(folder: str, rank: int, message: str) -> tuple[int, str]:
@@ -172,34 +232,69 @@ def _first_error(folder: str, rank: int, message: str) -> tuple[int, str]:
     return min(noted)[1:] if noted else (rank, message)
 
 
-def launch(worker: Callable, nproc: int, args: tuple = (), *, backend: str = "gloo", timeout_s: float = 120.0) -> list:
+def launch(worker: Callable, nproc: int, args: tuple = (), *, backend: str = "gloo", timeout_s: float = 120.0,
+           stoppable: bool = False, stop_requested: Callable[[], str | None] | None = None) -> list:
     """Run ``worker(*args)`` in ``nproc`` new processes of one process group; return their results by rank.
 
     ``worker`` must be a module-level function (the processes are *spawned*: each imports it
     afresh); it may call collectives. Each collective times out after ``timeout_s`` seconds, and
     the launch stops every process when it runs past ``3 * timeout_s`` in all. An error in any
     process ends them all and raises :class:`DistributedError` with that process's message.
+
+    ``stoppable=True``: the workers look at :func:`stop_asked` and return early when asked. Ctrl-C here
+    (``KeyboardInterrupt``), ``stop_requested()`` returning a reason (polled five times a second), or SIGTERM or SIGHUP
+    to a process asks them, and the launch waits up to ``timeout_s`` more for their results. Otherwise Ctrl-C
+    ends the processes at once.
     """
     check_backend(backend, nproc)
+    stop_requested = stop_requested or (lambda: None)
+    if stoppable and stop_requested():  # asked before any process started: nothing to wait for
+        raise KeyboardInterrupt(stop_requested())
     port = free_port()
     with tempfile.TemporaryDirectory(prefix="alexnet-dist-") as folder:
-        context = mp.start_processes(_entry, args=(worker, nproc, port, backend, folder, args, timeout_s),
-                                     nprocs=nproc, join=False, start_method="spawn")
-        deadline = time.monotonic() + 3 * timeout_s
+        if hasattr(signal, "pthread_sigmask"):  # started inside start_processes, it would unblock Ctrl-C and SIGTERM
+            resource_tracker.ensure_running()
+        before = _sigmask(signal.SIG_BLOCK, _STOPPING)  # the processes start with these blocked: see _entry
         try:
-            while not context.join(timeout=0.5):
-                if time.monotonic() > deadline:
-                    raise DistributedError(f"the {nproc} processes did not finish within {3 * timeout_s:.0f} s and "
-                                           "were stopped: a process may be waiting for another that failed.")
-        except mp.ProcessRaisedException as error:
-            rank, message = _first_error(folder, error.error_index, _last_line(error))
-            raise DistributedError(f"process {rank} of {nproc} failed: {message}") from None
-        except mp.ProcessExitedException as error:
-            raise DistributedError(f"process {error.error_index} of {nproc} ended with exit code "
-                                   f"{error.exit_code} (killed by the system? out of memory?).") from None
+            context = mp.start_processes(_entry, args=(worker, nproc, port, backend, folder, args, timeout_s, stoppable),
+                                         nprocs=nproc, join=False, start_method="spawn")
         finally:
+            _sigmask(signal.SIG_SETMASK, before)
+        torch_log = logging.getLogger("torch.multiprocessing.spawn")  # its "Terminating process" repeats our sentence
+        level = torch_log.level
+        torch_log.setLevel(logging.ERROR)
+        try:
+            _wait(context, nproc, timeout_s, folder if stoppable else None, stop_requested)
+        except (mp.ProcessRaisedException, mp.ProcessExitedException) as error:
+            raise DistributedError(_failure(context, folder, nproc, error)) from None
+        finally:
+            torch_log.setLevel(level)
             for process in context.processes:
                 if process.is_alive():
                     process.kill()
                 process.join(5)
         return [torch.load(Path(folder) / f"rank{r}.pt", weights_only=False) for r in range(nproc)]
+
+
+def _wait(context, nproc: int, timeout_s: float, stop_folder: str | None, stop_requested: Callable[[], str | None]) -> None:
+    """Wait for the processes to end; ask them to stop (``stop_folder``: a stoppable launch) on Ctrl-C or when
+    ``stop_requested()`` gives a reason, and give up ``timeout_s`` after that, or ``3 * timeout_s`` after the start."""
+    deadline, asked = time.monotonic() + 3 * timeout_s, None
+    while True:
+        try:
+            if context.join(timeout=0.2):
+                return
+            why = stop_requested() if stop_folder and not asked else None
+        except KeyboardInterrupt as stop:
+            if not stop_folder or asked:
+                raise
+            why = str(stop) or "Ctrl-C"
+        if why:
+            asked = why
+            _ask_to_stop(stop_folder, why)
+            deadline = min(deadline, time.monotonic() + timeout_s)
+        if time.monotonic() > deadline:
+            raise DistributedError(
+                f"the {nproc} processes did not stop within {timeout_s:.0f} s of {asked} and were ended; nothing was saved."
+                if asked else f"the {nproc} processes did not finish within {3 * timeout_s:.0f} s and were stopped: "
+                "a process may be waiting for another that failed.")

@@ -35,7 +35,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from .. import models
 from ..alexnet import AlexNet2012, TwoTowerFeatures, two_tower_state_dict
-from ..config import seeded
+from ..config import is_whole_number, seeded
 from .distributed import TRAFFIC, exchange, launch, rank_and_world
 from ..course.tables import layer_table
 
@@ -233,14 +233,30 @@ def compute_between_exchanges(classes: int = 1000) -> pd.Series:
     return pd.Series(macs, name="MACs per image per GPU")
 
 
+def _check_steps_and_batch(steps: int, batch: int) -> None:
+    """Refuse, before any process starts, steps or a batch that are not whole numbers >= 1 (nothing would be timed).
+
+    >>> _check_steps_and_batch(0, 8)
+    Traceback (most recent call last):
+    ...
+    ValueError: steps=0: time at least one training step (a whole number >= 1).
+    """
+    if not is_whole_number(steps):
+        raise ValueError(f"steps={steps!r}: time at least one training step (a whole number >= 1).")
+    if not is_whole_number(batch):
+        raise ValueError(f"batch={batch!r}: give each step at least one image (a whole number >= 1).")
+
+
 def run_model_parallel(steps: int = 2, batch: int = 8, timeout_s: float = 120.0) -> list[dict]:
     """:func:`model_parallel_check` in 2 new processes (gloo); their results by rank."""
+    _check_steps_and_batch(steps, batch)
     return launch(model_parallel_check, 2, (batch, steps), timeout_s=timeout_s)
 
 
 def run_data_parallel(nproc: int = 2, steps: int = 2, batch: int = 128, model_name: str = "alexnet_cpu",
                       timeout_s: float = 120.0, backend: str = "gloo") -> list[dict]:
     """:func:`data_parallel_check` in ``nproc`` new processes; their results by rank."""
+    _check_steps_and_batch(steps, batch)
     return launch(data_parallel_check, nproc, (model_name, batch, steps), backend=backend, timeout_s=timeout_s)
 
 

@@ -4,30 +4,32 @@ Each command is a small function that prints; ``main`` only parses arguments and
 errors a user can fix into one line, ``error: ...``. Run ``python -m alexnet_lib --help``
 for the list.
 
-Exit status: 0 done; 1 ``doctor --require-data`` found no usable Fashion-MNIST; 2 an error
-the user can fix (settings, data missing or damaged, a device that is not there, a model
-whose classes do not fit the data, an output folder that cannot take the run, a diverged
-training); 130 interrupted by Ctrl-C. Errors that are the library's own (the classes it
-defines) and ``ValueError`` are shown as one line; ``--traceback`` or ``ALEXNET_TRACEBACK=1``
-shows the full trace as well. Anything else is a bug and shows its traceback.
+Exit status: 0 done; 1 ``doctor --require-data`` found no usable Fashion-MNIST; 2 an error the user can
+fix (settings, data missing or damaged, a device that is not there, a model whose classes do not fit the data,
+an output folder that cannot take the run, a diverged training, not enough memory); 130, 143, 129 stopped by
+Ctrl-C, SIGTERM, SIGHUP (128 + the signal's number), after saving what was trained (:mod:`.training_run`).
+Errors that are the library's own (the classes it defines) and ``ValueError`` are shown as one line;
+``--traceback`` or ``ALEXNET_TRACEBACK=1`` shows the full trace as well. Anything else is a bug and shows
+its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
 import difflib
+import math
 import os
 import platform
 import sys
 import textwrap
 import traceback
 import warnings
-from dataclasses import replace
 from importlib import metadata
 
 from ..config import get_config, is_true, shape_text, shown_path
 from ..course.explain import explain_conv_output
+from .training_run import (Signals, error_after, exit_status, is_out_of_memory, out_of_memory_text, print_run,
+                           recipe_from_options, train_keeping_epochs)
 
 ENV_TRACEBACK = "ALEXNET_TRACEBACK"
 
@@ -109,6 +111,25 @@ def _parse_input_size(text: str) -> tuple[int, ...]:
     return size
 
 
+def _at_least_one(text: str) -> int:
+    """A whole number >= 1 (epochs, batch, processes, steps), for argparse."""
+    value = int(text) if text.strip().isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number >= 1")
+    return value
+
+
+def _learning_rate(text: str) -> float:
+    """A positive, finite learning rate, for argparse."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a learning rate: give a positive number such as 0.01")
+    return value
+
+
 def _parse_padding(text: str) -> int | tuple[int, int] | str:
     """``'2'``, ``'1,2'`` (before, after), ``'same'`` or ``'valid'``, for argparse."""
     if text.strip().lower() in ("same", "valid"):
@@ -181,6 +202,14 @@ def _registered_model(
     return model, tuple(input_size)
 
 
+def _summary_model(model_name: str, input_size: tuple[int, ...] | None, classes: int | None) -> tuple[object, tuple[int, ...]]:
+    """The model that ``summary`` shows (``torchvision:NAME`` or a registered one) and its input size."""
+    if model_name.startswith("torchvision:"):
+        model, natural = _torchvision_model(model_name.removeprefix("torchvision:"), classes)
+        return model, tuple(input_size or natural)
+    return _registered_model(model_name, classes, input_size)
+
+
 def summary_report(
     model_name: str,
     input_size: tuple[int, ...] | None = None,
@@ -198,14 +227,19 @@ def summary_report(
     >>> print(summary_report("torchvision:alexnet").splitlines()[-3])
     total                                       61,100,840  714,188,480
     """
-    from ..course.memory import format_training_memory, training_memory  # deferred: loads torch
+    import torch  # deferred: loads torch
+
+    from ..course.memory import check_fits, format_training_memory, memory_estimate, training_memory  # deferred: loads torch
     from ..course.tables import format_layer_table, layer_table  # deferred: loads torch
 
-    if model_name.startswith("torchvision:"):
-        model, natural = _torchvision_model(model_name.removeprefix("torchvision:"), classes)
-        size = tuple(input_size or natural)
-    else:
-        model, size = _registered_model(model_name, classes, input_size)
+    try:
+        with torch.device("meta"):  # shapes only, nothing allocated: first check that the model and its outputs fit
+            model, size = _summary_model(model_name, input_size, classes)
+        check_fits(memory_estimate(model, size, 4 if optimizer else 1), "cpu",  # training_memory measures batches of 4
+                   f"{model_name} built for {shape_text(size)} inputs", "use a smaller --input")
+    except NotImplementedError:  # a model that reads its weights while it is built (RegNet) cannot be built on meta
+        pass
+    model, size = _summary_model(model_name, input_size, classes)
     text = format_layer_table(layer_table(model, size, batch_size=batch_size), width=width)
     if optimizer is not None:
         memory = training_memory(model, size, batch_size=batch_size, optimizer=optimizer)
@@ -245,74 +279,41 @@ def _conv_out(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_kwargs(settings: list[str]) -> dict[str, object]:
-    """``--set KEY=VALUE`` options as keyword arguments (values read as Python literals where they are)."""
-    kwargs = {}
-    for item in settings:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--set {item!r} should be KEY=VALUE, e.g. --set activation=sigmoid")
-        try:
-            kwargs[key] = ast.literal_eval(text)
-        except (ValueError, SyntaxError):
-            kwargs[key] = text
-    return kwargs
-
-
 def _train(args: argparse.Namespace) -> int:
-    """Train by the recipe (:func:`alexnet_lib.recipes.train_recipe`), print the history, save it.
+    """Train by the recipe (:func:`alexnet_lib.recipes.train_recipe`), save the history and weights, print them.
 
-    In this order, so that nothing is loaded or trained in vain: the output folder is checked
-    and claimed, the device checked, the recipe built; then the data are loaded and verified,
-    the model's classes checked against the labels, and the model trained. A diverged run
-    saves the complete epochs before it (if any) and ends in an error.
+    In this order, so that nothing is loaded or trained in vain: the settings are checked and the recipe
+    built, the output folder checked and claimed, the device, the processes and the memory checked; then the data
+    are loaded and verified, the model's classes checked against the labels, and the model trained. A run that
+    stops early (a signal, a diverging loss, out of memory) saves what was trained (:mod:`alexnet_lib.runs.training_run`).
     """
-    from ..recipes import recipe  # deferred: loads torch
-    from .folders import claim_run_folder  # deferred: loads torch
     from ..callbacks import resolve_device  # deferred: loads torch
-    from ..course.plots import format_history  # deferred: loads torch and matplotlib
-    from ..training import TrainingDiverged
+    from ..course.memory import check_recipe_fits  # deferred: loads torch
+    from ..parallel.distributed import check_backend  # deferred: loads torch
+    from .folders import claim_run_folder  # deferred: loads torch
 
-    model_kwargs = _model_kwargs(args.set)
+    r = recipe_from_options(args)
+    args.signals.hold()  # a signal while the folder is claimed is answered once the claim can be released
     run = claim_run_folder(args.out, args.model, force=args.force)
     try:
+        args.signals.resume()
         device = resolve_device(args.device)
-        r = replace(recipe(args.model, args.profile, **model_kwargs), seed=args.seed)
-        r = r if args.epochs is None else replace(r, epochs=args.epochs)
-        try:
-            model, history, _ = _train_model(r, device, args.nproc)
-            diverged = None
-        except TrainingDiverged as exc:
-            model, history, diverged = exc.model, exc.history, exc
-        shares = history.attrs.get("train_figures")
-        print(f"{r.describe()}\n{history.attrs['precision']} on {history.attrs['device']}, "
-              f"{history.attrs['seconds']:.1f} s in all"
-              + (f"; {args.nproc} processes, training figures of {shares}" if shares else "") + "\n")
-        print(format_history(history))
-        if len(history):
-            folder = run.save(model, history, model_kwargs=r.full_model_kwargs(), recipe=r.describe(),
-                              profile=r.profile, seed=args.seed)
-            print(f"\nsaved {folder / 'history.csv'} and {folder / 'checkpoint.pt'}")
-            if folder != run.path:
-                print(f"({run.path} was taken over by a run started with --force, so this run went to {folder})")
-        else:
-            print("\nnothing to save: no batch was trained")
+        if args.nproc > 1:
+            check_backend("nccl" if device.type == "cuda" else "gloo", args.nproc)
+        check_recipe_fits(r, device, args.nproc, "use a smaller --batch or --set input_size"
+                          + (" or fewer processes" if args.nproc > 1 else ""))
+        model, history, failure = train_keeping_epochs(r, device, args.nproc, args.signals)
+        folder = run.save(model, history, model_kwargs=r.full_model_kwargs(), recipe=r.describe(), profile=r.profile,
+                          seed=args.seed) if history is not None and len(history) else None
+        stopped_by = (history.attrs.get("stopped_by") or args.signals.taken or "Ctrl-C"
+                      if history is not None and history.attrs["interrupted"] else None)
+        if history is not None:  # printed after saving: a closed terminal (SIGHUP) cannot lose the files
+            print_run(r, history, args.nproc, folder, run.path, stopped_by)
     finally:
         run.release()
-    if diverged is not None:
-        raise diverged
-    return 130 if history.attrs["interrupted"] else 0
-
-
-def _train_model(r, device, nproc: int):
-    """What train_recipe returns for recipe ``r``, trained in this process or in ``nproc`` processes (DDP)."""
-    if nproc == 1:
-        from ..recipes import train_recipe  # deferred: loads torch
-
-        return train_recipe(r, device=device)
-    from ..parallel.ddp import train_recipe_distributed  # deferred: loads torch
-
-    return train_recipe_distributed(r, nproc, device)
+    if failure is not None:
+        raise error_after(failure, r, history, folder)
+    return exit_status(stopped_by) if stopped_by else 0
 
 
 def _parallel(args: argparse.Namespace) -> int:
@@ -420,7 +421,10 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
         "(a new folder by default; a folder that holds a run is refused unless --force).",
     )
     train.add_argument("model", metavar="MODEL", help="e.g. lenet, alexnet_cpu, alexnet_d2l")
-    train.add_argument("--epochs", type=int, metavar="N", help="number of epochs (default: the recipe's)")
+    train.add_argument("--epochs", type=_at_least_one, metavar="N", help="number of epochs (default: the recipe's)")
+    train.add_argument("--batch", type=_at_least_one, metavar="N", help="images per batch (default: the recipe's)")
+    train.add_argument("--lr", type=_learning_rate, metavar="RATE",
+                       help="the learning rate, the peak of a one-cycle schedule (default: the recipe's)")
     train.add_argument("--profile", choices=["ci", "cpu", "gpu"], help="run profile (default: the active one)")
     train.add_argument("--out", metavar="DIR", help="where to save (default: a new runs/MODEL-<date>-<time>-<suffix>)")
     train.add_argument("--force", action="store_true", help="save into --out even if it holds a run (replacing it)")
@@ -428,7 +432,7 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and dropout (default 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model argument, e.g. --set activation=sigmoid (repeatable)")
-    train.add_argument("--nproc", type=int, default=1, metavar="N",
+    train.add_argument("--nproc", type=_at_least_one, default=1, metavar="N",
                        help="train on N processes with DistributedDataParallel: gloo on CPU, one GPU each on CUDA (default 1)")
 
 
@@ -443,9 +447,9 @@ def _add_parallel(commands: argparse._SubParsersAction, common: argparse.Argumen
     )
     parallel.add_argument("--mode", choices=["model", "data"], required=True,
                           help="model: the 2012 two-GPU split; data: DistributedDataParallel replicas")
-    parallel.add_argument("--nproc", type=int, default=2, metavar="N", help="number of processes (default 2)")
-    parallel.add_argument("--steps", type=int, default=2, metavar="N", help="training steps to time (default 2)")
-    parallel.add_argument("--batch", type=int, metavar="N", help="images per step, all processes together "
+    parallel.add_argument("--nproc", type=_at_least_one, default=2, metavar="N", help="number of processes (default 2)")
+    parallel.add_argument("--steps", type=_at_least_one, default=2, metavar="N", help="training steps to time (default 2)")
+    parallel.add_argument("--batch", type=_at_least_one, metavar="N", help="images per step, all processes together "
                           "(default 8 for model, 128 for data)")
     parallel.add_argument("--model", default="alexnet_cpu", help="the replicated model for --mode data (default alexnet_cpu)")
     parallel.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cpu (gloo) or cuda (nccl; data mode)")
@@ -470,18 +474,26 @@ def _error(message: object, status: int, show_traceback: bool) -> int:
     return status
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, exits_next: bool = False) -> int:
+    """Run the command ``argv`` (default: the program's arguments); return the exit status. ``exits_next``: the
+    program ends when this returns, so later signals are ignored (``python -m alexnet_lib``)."""
     show_traceback = is_true(os.environ.get(ENV_TRACEBACK))
-    try:
-        args = build_parser().parse_args(argv)
-        show_traceback = show_traceback or args.traceback
-        return args.run(args)
-    except KeyboardInterrupt:  # during start-up: training itself stops cleanly and returns
-        return _error("interrupted by Ctrl-C before training started; nothing was trained or saved.", 130, show_traceback)
-    except Exception as exc:
-        if not _is_users_to_fix(exc):
-            raise
-        return _error(exc, 2, show_traceback)
+    with Signals(restore=not exits_next) as signals:  # Ctrl-C, SIGTERM and SIGHUP: see alexnet_lib.runs.training_run
+        try:
+            args = build_parser().parse_args(argv)
+            show_traceback, args.signals = show_traceback or args.traceback, signals
+            return args.run(args)
+        except KeyboardInterrupt as stop:  # before training (training itself stops cleanly and returns)
+            name = str(stop) or "Ctrl-C"
+            what = ("before training started; nothing was trained or saved" if signals.phase in ("starting", "distributed")
+                    else "before what was trained could be saved; nothing was saved")
+            return _error(f"interrupted by {name} {what}.", exit_status(name), show_traceback)
+        except Exception as exc:
+            if is_out_of_memory(exc):
+                return _error(f"{out_of_memory_text(exc)}; use a smaller batch, input or model.", 2, show_traceback)
+            if not _is_users_to_fix(exc):
+                raise
+            return _error(exc, 2, show_traceback)
 
 
 if __name__ == "__main__":
