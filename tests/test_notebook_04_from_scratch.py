@@ -1,4 +1,4 @@
-"""Notebook 04's LRN, BatchNorm and dropout, written in the notebook: equal to PyTorch's, and proved so.
+"""Notebook 04's LRN, BatchNorm and dropout, written in the notebook: equal to PyTorch's, and checked so.
 
 The cells that define the modules run here as they are. (a) On fresh random inputs, shapes and
 settings, each module gives PyTorch's outputs, input gradients, parameter gradients and (BatchNorm)
@@ -125,7 +125,9 @@ MUTANTS = {  # name: (module, the line's text, its wrong text, what the proof's 
     "LRN window one map short": ("MyLRN", "range(self.n)", "range(self.n - 1)", "LRN, output"),
     "BatchNorm normalising with the unbiased variance": ("MyBatchNorm2d", "correction=0", "correction=1",
                                                          "BatchNorm, training, output"),
-    "BatchNorm keeping the biased variance": ("MyBatchNorm2d", " * n / (n - 1)", "", "after one step, running_var"),
+    "BatchNorm keeping the biased variance": ("MyBatchNorm2d", "m * x.var((0, 2, 3)).detach()",
+                                              "m * x.var((0, 2, 3), correction=0).detach()",
+                                              "after one step, running_var"),
     "BatchNorm with momentum the other way round": ("MyBatchNorm2d", "(1 - m) * self.running_mean + m * mean",
                                                     "m * self.running_mean + (1 - m) * mean",
                                                     "after one step, running_mean"),
@@ -145,7 +147,8 @@ MUTANTS = {  # name: (module, the line's text, its wrong text, what the proof's 
 def test_the_notebooks_proofs_pass_as_committed(code_cells):
     scope = _scope(code_cells)
     said = "".join(_run(_one(code_cells, marker), scope) for marker in PROOFS.values())
-    assert said.count("equal to PyTorch's") == 6, said
+    assert said.count("equal to PyTorch's in") == 6, said
+    assert "equal to PyTorch's with α = 1e-4 too: False" in said, said  # PyTorch's α is divided by n
 
 
 @pytest.mark.parametrize("mutant", MUTANTS, ids=lambda name: name.replace(" ", "-"))
