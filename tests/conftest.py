@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
@@ -26,3 +27,15 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+def code_cells(notebook: Path) -> list[str]:
+    """The sources of a notebook's code cells, in order."""
+    return [cell.source for cell in nbformat.read(notebook, as_version=4).cells if cell.cell_type == "code"]
+
+
+def one_cell(cells: list[str], marker: str) -> str:
+    """The one code cell that holds ``marker`` (a test that finds none or several fails, naming the marker)."""
+    found = [source for source in cells if marker in source]
+    assert len(found) == 1, f"{len(found)} code cells hold {marker!r}, expected 1"
+    return found[0]

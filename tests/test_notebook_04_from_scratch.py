@@ -12,13 +12,12 @@ import contextlib
 import io
 import re
 
-import nbformat
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import ROOT
+from conftest import ROOT, code_cells, one_cell
 
 NOTEBOOK = ROOT / "notebooks" / "04_pooling_normalization_dropout.ipynb"
 DEFINITIONS = ["def forward_backward(", "class MyLRN(", "class MyBatchNorm2d(", "class MyDropout(",
@@ -26,15 +25,9 @@ DEFINITIONS = ["def forward_backward(", "class MyLRN(", "class MyBatchNorm2d(", 
 PROOFS = {"MyLRN": '"LRN")', "MyBatchNorm2d": '"BatchNorm, training")', "MyDropout": '"dropout, evaluation")'}
 
 
-@pytest.fixture(scope="module")
-def code_cells() -> list[str]:
-    return [cell.source for cell in nbformat.read(NOTEBOOK, as_version=4).cells if cell.cell_type == "code"]
-
-
-def _one(cells: list[str], marker: str) -> str:
-    found = [source for source in cells if marker in source]
-    assert len(found) == 1, f"notebook 04 has {len(found)} code cells with {marker!r}, expected 1"
-    return found[0]
+@pytest.fixture(scope="module", name="code_cells")
+def notebook_code_cells() -> list[str]:
+    return code_cells(NOTEBOOK)
 
 
 def _scope(cells: list[str], mutation: tuple[str, str] | None = None) -> dict:
@@ -42,7 +35,7 @@ def _scope(cells: list[str], mutation: tuple[str, str] | None = None) -> dict:
     scope = {"torch": torch, "F": F, "nn": nn}
     changed = 0
     for marker in DEFINITIONS:
-        source = _one(cells, marker)
+        source = one_cell(cells, marker)
         if mutation and mutation[0] in source:
             assert source.count(mutation[0]) == 1, f"{mutation[0]!r} is not one place in the cell"
             source, changed = source.replace(*mutation), changed + 1
@@ -146,7 +139,7 @@ MUTANTS = {  # name: (module, the line's text, its wrong text, what the proof's 
 
 def test_the_notebooks_proofs_pass_as_committed(code_cells):
     scope = _scope(code_cells)
-    said = "".join(_run(_one(code_cells, marker), scope) for marker in PROOFS.values())
+    said = "".join(_run(one_cell(code_cells, marker), scope) for marker in PROOFS.values())
     assert said.count("equal to PyTorch's in") == 6, said
     assert "equal to PyTorch's with α = 1e-4 too: False" in said, said  # PyTorch's α is divided by n
 
@@ -156,7 +149,7 @@ def test_the_notebooks_proof_fails_on_a_wrong_module(code_cells, mutant):
     module, old, new, named = MUTANTS[mutant]
     scope = _scope(code_cells, (old, new))
     with pytest.raises(AssertionError, match=re.escape(f"{named}: Tensor-likes are not close")):
-        _run(_one(code_cells, PROOFS[module]), scope)
+        _run(one_cell(code_cells, PROOFS[module]), scope)
 
 
 def test_gradcheck_catches_a_mean_cut_from_the_graph(code_cells):
