@@ -52,6 +52,23 @@ def _one_fails() -> None:
     dist.barrier()
 
 
+class _SlowToReport(ValueError):
+    """An error whose second formatting (torch's traceback, after the launch noted it) takes 3 s: meanwhile process 0
+    sees the exchange fail and ends first, and torch's join ends this process with SIGTERM."""
+
+    def __str__(self) -> str:
+        self.told = getattr(self, "told", 0) + 1
+        if self.told > 1:
+            time.sleep(3)
+        return "process 1 has a bad setting"
+
+
+def _one_fails_slowly() -> None:
+    if dist.get_rank() == 1:
+        raise _SlowToReport()
+    dist.barrier()
+
+
 # --- the two equalities ---
 
 
@@ -138,6 +155,12 @@ def test_a_collective_that_never_completes_times_out():
 def test_an_error_in_one_process_ends_all_with_its_message():
     with pytest.raises(DistributedError, match="process 1 of 2 failed: ValueError: process 1 has a bad setting"):
         launch(_one_fails, 2, timeout_s=20)
+
+
+def test_the_sigterm_that_ends_the_others_is_not_taken_for_the_cause():
+    # CI once said "process 1 of 2 was killed by SIGTERM" here: the SIGTERM was torch's, sent after process 0 failed
+    with pytest.raises(DistributedError, match="process 1 of 2 failed: _SlowToReport: process 1 has a bad setting"):
+        launch(_one_fails_slowly, 2, timeout_s=20)
 
 
 def test_launch_returns_each_process_result():

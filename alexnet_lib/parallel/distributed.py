@@ -205,11 +205,16 @@ def _last_line(error: BaseException) -> str:
     return lines[-1] if lines else type(error).__name__
 
 
-def _failure(context, folder: str, nproc: int, error: Exception) -> str:
-    """What ended a launch, in one sentence: a process killed by a signal (the others fail after it), else the first error."""
-    killed = [(rank, p.exitcode) for rank, p in enumerate(context.processes) if p.exitcode is not None and p.exitcode < 0]
+def _failure(killed: dict[int, int], folder: str, nproc: int, error: Exception) -> str:
+    """What ended a launch, in one sentence: a process killed by a signal (the others fail after it), else the first error.
+
+    ``killed``: the processes a signal had ended before torch's join ended the rest with SIGTERM (see :func:`_wait`).
+    """
+    if isinstance(error, mp.ProcessExitedException) and error.exit_code < 0:
+        killed = {error.error_index: error.exit_code, **killed}
     if killed:
-        rank, code = killed[0]
+        rank = min(killed)
+        code = killed[rank]
         return (f"process {rank} of {nproc} was killed by {signal.Signals(-code).name} (by the system? out of memory?); "
                 "the others were stopped.")
     if isinstance(error, mp.ProcessExitedException):
@@ -263,10 +268,11 @@ def launch(worker: Callable, nproc: int, args: tuple = (), *, backend: str = "gl
         torch_log = logging.getLogger("torch.multiprocessing.spawn")  # its "Terminating process" repeats our sentence
         level = torch_log.level
         torch_log.setLevel(logging.ERROR)
+        killed: dict[int, int] = {}
         try:
-            _wait(context, nproc, timeout_s, folder if stoppable else None, stop_requested)
+            _wait(context, nproc, timeout_s, folder if stoppable else None, stop_requested, killed)
         except (mp.ProcessRaisedException, mp.ProcessExitedException) as error:
-            raise DistributedError(_failure(context, folder, nproc, error)) from None
+            raise DistributedError(_failure(killed, folder, nproc, error)) from None
         finally:
             torch_log.setLevel(level)
             for process in context.processes:
@@ -276,12 +282,19 @@ def launch(worker: Callable, nproc: int, args: tuple = (), *, backend: str = "gl
         return [torch.load(Path(folder) / f"rank{r}.pt", weights_only=False) for r in range(nproc)]
 
 
-def _wait(context, nproc: int, timeout_s: float, stop_folder: str | None, stop_requested: Callable[[], str | None]) -> None:
+def _wait(context, nproc: int, timeout_s: float, stop_folder: str | None, stop_requested: Callable[[], str | None],
+          killed: dict[int, int]) -> None:
     """Wait for the processes to end; ask them to stop (``stop_folder``: a stoppable launch) on Ctrl-C or when
-    ``stop_requested()`` gives a reason, and give up ``timeout_s`` after that, or ``3 * timeout_s`` after the start."""
+    ``stop_requested()`` gives a reason, and give up ``timeout_s`` after that, or ``3 * timeout_s`` after the start.
+
+    Before each look it notes in ``killed`` the processes a signal has ended: once one process fails, torch's join
+    ends the others with SIGTERM, and those must not be taken for the cause.
+    """
     deadline, asked = time.monotonic() + 3 * timeout_s, None
     while True:
         try:
+            killed.update({rank: p.exitcode for rank, p in enumerate(context.processes)
+                           if not p.is_alive() and p.exitcode < 0})
             if context.join(timeout=0.2):
                 return
             why = stop_requested() if stop_folder and not asked else None
