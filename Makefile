@@ -12,11 +12,12 @@ LAB_ROOT := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 PYTEST_ARGS ?=
 NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test notebooks student site slides slide-cells gpu-check profile-check references colab-cells lock bench clean
+.PHONY: help setup lab test format notebooks student site slides slide-cells gpu-check profile-check references colab-cells lock bench clean
 
 help:
 	@echo "make lab          set up and start JupyterLab on notebooks/"
 	@echo "make test         set up and run unit tests + nbval on every notebook (ci profile)"
+	@echo "make format       format the notebooks' code with ruff (100 characters a line; make test checks it)"
 	@echo "make notebooks    re-execute every notebook in place under the ci profile (before committing)"
 	@echo "make student      the notebooks without solutions in build/student/, and the answer key (teacher only)"
 	@echo "make site         the course as a static web site in build/site/ (offline; solutions removed)"
@@ -47,7 +48,11 @@ lab: $(STAMP)
 test: $(STAMP)
 	ALEXNET_PROFILE=ci $(BIN)/python -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS)
 
+format: $(STAMP)
+	$(BIN)/ruff format notebooks
+
 notebooks: $(STAMP)
+	$(BIN)/ruff format notebooks
 	ALEXNET_PROFILE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
 	$(BIN)/python tools/slide_cells.py
 

@@ -316,7 +316,21 @@ def test_doubled_table_right_and_doubled_columns():
     assert (doubled["doubled"] == 2 * doubled["right"]).all()
     per_gpu = [int(f.split(" + ")[0].replace(",", "")) for f in doubled.loc[LAYERS[:7], "figure"]]
     assert per_gpu == [SHAPES[k][0] for k in LAYERS[:5]] + [2048, 2048]  # the figure's halves add up to the text's
-    assert doubled.loc["conv2", "post 003"] == (5 * 5 * 96 + 1) * 256 * 2
+    assert doubled.loc["conv2", factcheck.POSTS["003"].name] == (5 * 5 * 96 + 1) * 256 * 2
+    assert doubled.loc["total", factcheck.POSTS["001"].name] == sum(factcheck_alexnet.POST_001_PARAMS)
+
+
+def test_the_fact_check_as_html_names_each_post_and_marks_each_verdict():
+    table = factcheck.fact_table()
+    page = factcheck.fact_html(table)
+    assert page.count("<tr>") == len(table) + 1  # a row per claim, and the header
+    for verdict, count in table["verdict"].value_counts().items():
+        mark = factcheck.VERDICT_MARKS[verdict][0]
+        assert page.count(f"<b>{mark} {verdict}</b>") == count
+    cells = re.findall(r"<tr><td>\d+</td><td>([^<]*)</td>", page)
+    names = {post.name for post in factcheck.POSTS.values()}
+    assert len(cells) == len(table) and all(set(cell.split(", ")) <= names for cell in cells)
+    assert "seeds" not in page and "<script" not in page
 
 
 def test_swapping_pooling_and_lrn_changes_the_output():
@@ -328,8 +342,12 @@ def test_swapping_pooling_and_lrn_changes_the_output():
 
 
 def test_no_chinese_text_is_copied_into_the_library():
+    names = [text for post in factcheck.POSTS.values() for text in (post.title, post.site)]  # titles and sites only
+    assert all(len(name) <= 60 for name in names)
     for module in (evidence, factcheck, factcheck_alexnet, model_facts, factcheck.factcheck_context):
         source = open(module.__file__, encoding="utf-8").read()
+        for name in names:
+            source = source.replace(name, "")
         assert not re.search(r"[\u4e00-\u9fff]", source), module.__name__
 
 

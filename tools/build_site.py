@@ -6,6 +6,11 @@ executed), one page per notebook with ``00_start_here`` as the home page. Every 
 search box, a button to open it on Colab, a link to the repository (both from pyproject.toml's
 ``[project.urls] Repository``), and a button to download its ``.ipynb``.
 
+Its look (tools/site/): a stylesheet that widens the text column and fits code of 100 characters
+a line (ruff formats the notebooks at that length), a favicon, and a small Sphinx extension that
+drops the Thebe scripts the site never uses. Each saved widget is labelled as a picture of its
+first state, to be run in JupyterLab or on Colab.
+
 The site works offline: MathJax, require.js and the widget manager are copied in from
 ``build/vendor/`` (tools/vendor_js.py fetches them once), and each notebook's Colab badge image
 is replaced by a local copy, its link unchanged.
@@ -37,6 +42,7 @@ import sync_colab_cells  # noqa: E402
 import vendor_js  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+THEME = Path(__file__).resolve().parent / "site"  # course.css, course_site.py (a Sphinx extension), favicon.svg
 NOTEBOOKS = ROOT / "notebooks"
 HOME = "00_start_here"
 MARKER = ".site-build"
@@ -47,6 +53,9 @@ LOCAL_BADGE = "open-in-colab.svg"
 WIDGETS_DIST = "@jupyter-widgets/html-manager/dist"
 # Sphinx warnings that mean a page of the table of contents is missing.
 ANSI = re.compile(r"\x1b\[[0-9;]*m")  # the colours of its log
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_NOTE = ('<p class="static-widget-note">These controls need a running notebook: run it in JupyterLab or '
+               "on Colab to move the sliders.</p>")
 MISSING = re.compile(r"nonexisting document|not found|does not exist|not included in any toctree", re.IGNORECASE)
 
 BADGE_SVG = """\
@@ -86,8 +95,8 @@ def book_config(url: str) -> dict:
         "execute": {"execute_notebooks": "off"},
         "repository": {"url": url, "path_to_book": "notebooks", "branch": "main"},
         "launch_buttons": {"colab_url": "https://colab.research.google.com"},
-        "html": {"use_repository_button": True, "use_download_button": True},
-        "sphinx": {"config": {
+        "html": {"use_repository_button": True, "use_download_button": True, "favicon": "favicon.svg"},
+        "sphinx": {"local_extensions": {"course_site": "_ext"}, "config": {
             # Not "_static": Jupyter Book would add every .js and .css under it to every page.
             "html_static_path": ["_vendor"],
             "html_extra_path": ["_extra"],  # copied to the site's root
@@ -118,9 +127,27 @@ def stage_notebooks(source: Path, notebooks: list[Path]) -> dict[str, nbformat.N
         for cell in page.cells:
             if cell.cell_type == "markdown":
                 cell.source = cell.source.replace(REMOTE_BADGE, LOCAL_BADGE)
+            elif cell.cell_type == "code":
+                cell.outputs = [extra for output in cell.outputs for extra in _labelled(output)]
         nbformat.write(page, source / path.name)
     (source / LOCAL_BADGE).write_text(BADGE_SVG, encoding="utf-8")
     return students
+
+
+def _labelled(output: dict) -> list[dict]:
+    """The output, after a note that says how to use it where it is a saved widget."""
+    if WIDGET_VIEW not in output.get("data", {}):
+        return [output]
+    note = nbformat.v4.new_output("display_data", data={"text/html": WIDGET_NOTE, "text/plain": ""})
+    return [note, output]
+
+
+def stage_theme(source: Path) -> None:
+    """Copy the course's stylesheet, Sphinx extension and favicon into ``source``."""
+    (source / "_ext").mkdir()
+    shutil.copy2(THEME / "course_site.py", source / "_ext" / "course_site.py")
+    shutil.copy2(THEME / "course.css", source / "_vendor" / "course.css")
+    shutil.copy2(THEME / "favicon.svg", source / "favicon.svg")
 
 
 def stage_javascript(source: Path) -> None:
@@ -178,6 +205,7 @@ def build(out: Path, notebooks: list[Path] | None = None) -> Path:
         (source / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
         students = stage_notebooks(source, notebooks)
         stage_javascript(source)
+        stage_theme(source)
         html = run_jupyter_book(source, staging / "output")
         for name, student in students.items():  # each page's download button links to _sources/<name>
             nbformat.write(student, html / "_sources" / name)

@@ -65,15 +65,18 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
 
     Without a widget frontend the starting setting is shown as a picture and text.
     """
-    style = {"description_width": "initial"}
+    # Fixed widths: in a row that is too narrow, flexbox would shrink a slider's track to nothing and cut
+    # a checkbox's label; rows that wrap keep every control whole in JupyterLab, Colab and on the site.
+    slider = {"style": {"description_width": "5.5em"}, "layout": w.Layout(width="18em")}
+    box = {"indent": False, "layout": w.Layout(width="auto", margin="0 1.5em 0 0")}
     controls = {
-        "n": w.IntSlider(value=n, min=1, max=16, description="input n", style=style),
-        "k": w.IntSlider(value=k, min=1, max=7, description="kernel k", style=style),
-        "s": w.IntSlider(value=s, min=1, max=4, description="stride s", style=style),
-        "p": w.IntSlider(value=p, min=0, max=3, description="padding p", style=style),
-        "d": w.IntSlider(value=d, min=1, max=3, description="dilation d", style=style),
-        "pool": w.Checkbox(value=pool, description="pooling layer"),
-        "ceil_mode": w.Checkbox(value=False, description="ceil_mode (pooling)"),
+        "n": w.IntSlider(value=n, min=1, max=16, description="input n", **slider),
+        "k": w.IntSlider(value=k, min=1, max=7, description="kernel k", **slider),
+        "s": w.IntSlider(value=s, min=1, max=4, description="stride s", **slider),
+        "p": w.IntSlider(value=p, min=0, max=3, description="padding p", **slider),
+        "d": w.IntSlider(value=d, min=1, max=3, description="dilation d", **slider),
+        "pool": w.Checkbox(value=pool, description="pooling layer", **box),
+        "ceil_mode": w.Checkbox(value=False, description="ceil_mode (pooling)", **box),
     }
 
     output = w.Output()
@@ -95,8 +98,9 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
         control.observe(redraw, names="value")
     ui = w.VBox(
         [
-            w.HBox([controls["n"], controls["k"], controls["s"]]),
-            w.HBox([controls["p"], controls["d"], controls["pool"], controls["ceil_mode"]]),
+            w.HBox([controls["n"], controls["k"], controls["s"]], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([controls["p"], controls["d"]], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([controls["pool"], controls["ceil_mode"]], layout=w.Layout(flex_flow="row wrap")),
             output,
         ]
     )

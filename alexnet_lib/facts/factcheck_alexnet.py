@@ -33,6 +33,8 @@ A, T, K = "alexnet_2012", "alexnet_2012_two_tower", "alexnet_keras_bn"
 C = Check
 # Post 001's parameter column as printed, and post 003's formula per layer: (k, kernel depth,
 # kernels), fully connected layers as k = 1, the result multiplied by 2 "for the two GPUs".
+# The ×2 table names the two posts as factcheck.POSTS does.
+POST_003, POST_001 = "100-days", "YuRDnKa"
 POST_001_PARAMS = (34_848, 307_456, 885_120, 663_936, 442_624, 37_752_832, 16_781_312, 4_097_000)
 POST_003_FORMULAS = ((11, 3, 96), (5, 96, 256), (3, 256, 384), (3, 384, 384), (3, 384, 256),
                      (1, 9216, 4096), (1, 4096, 4096), (1, 4096, 1000))
@@ -45,11 +47,11 @@ def doubled_parameter_table() -> pd.DataFrame:
     """Each layer of the 2012 network: the paper's kernels, the figure's split, the right count and the ×2 ones.
 
     ``right`` adds both towers of ``alexnet_2012_two_tower`` (fc6 to fc8 are one weight matrix
-    each); ``doubled`` is that times 2, as if the text's kernels were per GPU; ``post 003``
-    evaluates that post's formulas (:data:`POST_003_FORMULAS`); ``post 001`` is its column.
+    each); ``doubled`` is that times 2, as if the text's kernels were per GPU; ``100-days`` (post 003)
+    evaluates that post's formulas (:data:`POST_003_FORMULAS`); ``YuRDnKa`` (post 001) is its column.
 
-    >>> print(doubled_parameter_table().loc[["conv1", "total"], ["figure", "right", "doubled", "post 003"]])
-            figure     right    doubled   post 003
+    >>> print(doubled_parameter_table().loc[["conv1", "total"], ["figure", "right", "doubled", "100-days"]])
+            figure     right    doubled   100-days
     conv1  48 + 48     34944      69888      69888
     total            60965224  121930448  124756688
     """
@@ -63,9 +65,9 @@ def doubled_parameter_table() -> pd.DataFrame:
             text = f"{weight[0]:,} units"
             figure = f"{weight[0] // 2:,} + {weight[0] // 2:,}" if layer != "fc8" else f"{weight[0]:,}, not split"
         rows[layer] = {"paper's text": text, "figure": figure, "right": both, "doubled": 2 * both,
-                       "post 003": (k * k * depth + 1) * out * 2, "post 001": printed}
+                       POST_003: (k * k * depth + 1) * out * 2, POST_001: printed}
     table = pd.DataFrame.from_dict(rows, orient="index")
-    table.loc["total"] = ["", "", *(int(table[c].sum()) for c in ("right", "doubled", "post 003", "post 001"))]
+    table.loc["total"] = ["", "", *(int(table[c].sum()) for c in ("right", "doubled", POST_003, POST_001))]
     return table
 
 
@@ -263,7 +265,7 @@ def _shapes() -> tuple[list[Check], str]:
 @_claim("003-params", "003", "parameters per layer: (kernel volume + 1) × kernels × 2 (no reason given; the two GPUs are the likely one)")
 def _params_003() -> tuple[list[Check], str]:
     table = doubled_parameter_table()
-    checks = [C(layer, int(table.loc[layer, "post 003"]), int(table.loc[layer, "right"])) for layer in PAPER_LAYERS]
+    checks = [C(layer, int(table.loc[layer, POST_003]), int(table.loc[layer, "right"])) for layer in PAPER_LAYERS]
     return checks, "the kernel counts of the paper's text (96 in conv1, 256 in conv2 and so on) already count both GPUs: see the ×2 table"
 
 

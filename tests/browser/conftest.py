@@ -44,6 +44,20 @@ def _unavailable(reason: str):
     pytest.skip(message)
 
 
+# The widgets' controls as drawn: each slider's track (noUiSlider in ipywidgets 8, jQuery UI in 7) and each label
+# or checkbox text cut short (wider than its box). The calculator's sliders once had tracks of 0 to 37 px and
+# "ceil_mode" was cut to "ceil_moc".
+WIDGET_SIZES = """() => ({
+  tracks: [...document.querySelectorAll('.widget-slider')].map(s => {
+    const track = s.querySelector('.noUi-target, .ui-slider, .slider-container');
+    return [s.querySelector('.widget-label')?.textContent.trim(), track ? Math.round(track.getBoundingClientRect().width) : 0];
+  }),
+  cut: [...document.querySelectorAll('.widget-label, .widget-checkbox label, .widget-checkbox span')]
+    .filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1).map(e => e.textContent.trim()),
+})"""
+SLIDER_TRACK_PX = 100  # the shortest track the tests accept
+
+
 @pytest.fixture(scope="session")
 def browser():
     """One headless Chromium for the whole session."""

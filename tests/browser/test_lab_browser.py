@@ -26,6 +26,7 @@ import psutil
 import pytest
 
 from alexnet_lib.course.widgets import conv_step
+from browser.conftest import SLIDER_TRACK_PX, WIDGET_SIZES
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -245,6 +246,10 @@ def test_01_runs_and_its_calculator_follows_the_padding_slider(page, lab):
     labels = {"n": "input n", "k": "kernel k", "s": "stride s", "p": "padding p", "d": "dilation d"}
     values = {key: slider_value(calculator, label) for key, label in labels.items()}
     assert printed.text_content().rstrip("\n") == conv_step(**values)[0]
+
+    sizes = page.evaluate(WIDGET_SIZES)
+    assert len(sizes["tracks"]) == 5 and all(px >= SLIDER_TRACK_PX for _, px in sizes["tracks"]), sizes
+    assert sizes["cut"] == []
 
     handle = slider_handle(calculator, "padding p")
     handle.scroll_into_view_if_needed()
