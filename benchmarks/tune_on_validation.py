@@ -6,14 +6,19 @@
 For each model, every setting of its grid trains once (seed 0) and is scored by its validation
 accuracy after the last epoch; no test image is read. The setting with the best validation
 accuracy is then trained with seeds 0, 1 and 2, and only these runs are tested, once each, after
-their last epoch. Each run is one row of ``benchmarks/tuning_<profile>.csv`` (machine and date
+their last epoch. A grid may have rounds (settings added after a first look at validation): each
+round's best is a finalist, trained with the three seeds, and the finalist with the best mean
+validation accuracy over its seeds is the recipe (one seed's validation score on 500 images
+moves by a point from seed to seed; three seeds' mean less). Each run is one row of ``benchmarks/tuning_<profile>.csv`` (machine and date
 in every row); the script prints the rows and, per model, the chosen setting's mean and spread
-(the smallest to the largest of the three seeds).
+(the smallest to the largest of the three seeds). A setting this machine already ran, with the
+same seed, is read back from the CSV instead of trained again (delete its rows to re-run it).
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import datetime
 import sys
 from dataclasses import replace
@@ -32,26 +37,30 @@ AUGMENT = {  # augmentation name: changes to a recipe (a 28×28 LeNet crops at 2
     "flips + crops (padding 2)": lambda side: {"flip": True, "crop": side, "padding": 2},
     "flips + crops (padding 4)": lambda side: {"flip": True, "crop": side, "padding": 4},
 }
-GRIDS = {  # run name: (model, model arguments, learning rates, augmentations, weight decays)
-    "lenet": ("lenet", {"activation": "relu"}, (0.03, 0.1, 0.3), ("none", "flips + crops (padding 2)"), (0.0,)),
-    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, (0.1, 0.3, 1.0), ("flips + crops (padding 2)",), (0.0,)),  # as ReLU's
-    "alexnet_cpu": ("alexnet_cpu", {}, (0.01, 0.02, 0.05), ("flips", "flips + crops (padding 2)", "flips + crops (padding 4)"),
-                    (5e-4, 5e-3)),
+GRIDS = {  # run name: (model, model arguments, rounds); a round: learning rates × augmentations × weight decays × batches
+    "lenet": ("lenet", {"activation": "relu"}, [((0.03, 0.1, 0.3), ("none", "flips + crops (padding 2)"), (0.0,), (128,))]),
+    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, [((0.1, 0.3, 1.0), ("flips + crops (padding 2)",), (0.0,), (128,))]),
+    "alexnet_cpu": ("alexnet_cpu", {}, [
+        ((0.01, 0.02, 0.05), ("flips", "flips + crops (padding 2)", "flips + crops (padding 4)"), (5e-4, 5e-3), (128,)),
+        ((0.01, 0.02, 0.05), ("flips + crops (padding 2)",), (5e-4,), (64,)),  # round 3: twice the steps, round 2's best
+    ]),
 }
+SETTING = ["lr", "augmentation", "weight_decay", "batch_size"]
 SEEDS = (0, 1, 2)
-FIELDS = ["run", "lr", "augmentation", "weight_decay", "seed", "epochs", "val_acc", "test_acc", "seconds", "diverged", "chosen", "machine", "date"]
+FIELDS = ["run", *SETTING, "seed", "epochs", "val_acc", "test_acc", "seconds", "diverged", "chosen", "machine", "date"]
 
 
-def train(name: str, lr: float, augmentation: str, weight_decay: float, seed: int, test: bool) -> dict:
-    model, kwargs, _, _, _ = GRIDS[name]
+def train(name: str, lr: float, augmentation: str, weight_decay: float, batch_size: int, seed: int, test: bool) -> dict:
+    model, kwargs, _ = GRIDS[name]
     base = recipe(model, get_config().profile, **kwargs)
-    r = replace(base, lr=lr, weight_decay=weight_decay, seed=seed, **AUGMENT[augmentation](base.resize or 28))
+    r = replace(base, lr=lr, weight_decay=weight_decay, batch_size=batch_size, seed=seed,
+                **AUGMENT[augmentation](base.resize or 28))
     try:
         history = train_recipe(r, test=test, progress=False, announce=False).history
     except TrainingDiverged as diverged:  # a rate too large: the run counts as 0% on validation
         history, test = diverged.history, False
         history.loc[len(history), "val_acc"] = 0.0
-    return {"run": name, "lr": lr, "augmentation": augmentation, "weight_decay": weight_decay, "seed": seed, "epochs": len(history),
+    return {"run": name, "lr": lr, "augmentation": augmentation, "weight_decay": weight_decay, "batch_size": batch_size, "seed": seed, "epochs": len(history),
             "val_acc": round(float(history["val_acc"].iloc[-1]), 4),
             "test_acc": round(float(history.attrs["test_acc"]), 4) if test else "",
             "seconds": round(history.attrs["seconds"], 1), "diverged": "diverged" in history.attrs}
@@ -66,21 +75,39 @@ def main(names: list[str]) -> int:
     print(cfg.describe(), flush=True)
     stamp = {"machine": machine_name(cfg.device), "date": datetime.date.today().isoformat()}
     path = Path(__file__).with_name(f"tuning_{cfg.profile.name}.csv")
-    kept = [row for row in csv.DictReader(path.open())] if path.exists() else []
+    kept = [{"batch_size": "128", **row} for row in csv.DictReader(path.open())] if path.exists() else []
     rows = [row for row in kept if row["run"] not in (names or GRIDS)]
+
+    def run(name: str, setting: tuple, seed: int, test: bool) -> dict:
+        """A row of the CSV: this machine's earlier run of the same setting and seed where there is one, else a new run."""
+        for row in kept:
+            if (row["run"], row["seed"], row["machine"], bool(row["test_acc"])) == (name, str(seed), stamp["machine"], test) \
+                    and [float(row[k]) if k != "augmentation" else row[k] for k in SETTING] == list(setting):
+                return {**row, "val_acc": float(row["val_acc"])}
+        return {**train(name, *setting, seed, test=test), **stamp}
+
     for name in names or GRIDS:
-        _, _, rates, augmentations, decays = GRIDS[name]
-        grid = [{**train(name, lr, aug, wd, 0, test=False), "chosen": ""} for lr in rates for aug in augmentations for wd in decays]
-        for row in grid:
-            print(row, flush=True)
-        best = max(grid, key=lambda row: row["val_acc"])  # chosen on validation: no test image read so far
-        seeds = [{**train(name, best["lr"], best["augmentation"], best["weight_decay"], seed, test=True), "chosen": "yes"}
-                 for seed in SEEDS]
-        rows += [{**row, **stamp} for row in grid + seeds]
-        val = torch.tensor([row["val_acc"] for row in seeds])
-        test = torch.tensor([row["test_acc"] for row in seeds])
-        print(f"{name}: lr {best['lr']}, {best['augmentation']}, weight decay {best['weight_decay']:g}; over seeds {SEEDS}: validation {val.mean():.1%} "
-              f"({val.min():.1%} to {val.max():.1%}), test {test.mean():.1%} ({test.min():.1%} to {test.max():.1%})", flush=True)
+        finalists = []
+        for rates, augs, decays, batches in GRIDS[name][2]:  # each round's best on validation is a finalist
+            settings = list(itertools.product(rates, augs, decays, batches))
+            grid = [{**run(name, setting, 0, test=False), "chosen": ""} for setting in settings]
+            for row in grid:
+                print(row, flush=True)
+            best = settings[max(range(len(grid)), key=lambda i: grid[i]["val_acc"])]  # no test image read so far
+            seeds = [{**run(name, best, seed, test=True), "chosen": "finalist"} for seed in SEEDS]
+            rows += grid + seeds
+            finalists.append(seeds)
+        # the finalist with the best validation accuracy over its seeds is the recipe
+        chosen = max(finalists, key=lambda seeds: sum(float(row["val_acc"]) for row in seeds))
+        for seeds in finalists:
+            val = torch.tensor([float(row["val_acc"]) for row in seeds])
+            test = torch.tensor([float(row["test_acc"]) for row in seeds])
+            for row in seeds:
+                row["chosen"] = "yes" if seeds is chosen else "finalist"
+            best = seeds[0]
+            print(f"{name} ({'chosen' if seeds is chosen else 'finalist'}): lr {best['lr']}, {best['augmentation']}, weight decay "
+                  f"{best['weight_decay']}, batch {best['batch_size']}; over seeds {SEEDS}: validation {val.mean():.1%} "
+                  f"({val.min():.1%} to {val.max():.1%}), test {test.mean():.1%} ({test.min():.1%} to {test.max():.1%})", flush=True)
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)
         writer.writeheader()
