@@ -22,7 +22,7 @@ from conftest import ROOT, code_cells, one_cell
 NOTEBOOK = ROOT / "notebooks" / "04_pooling_normalization_dropout.ipynb"
 DEFINITIONS = ["def forward_backward(", "class MyLRN(", "class MyBatchNorm2d(", "class MyDropout(",
                "from torch.func import functional_call"]
-PROOFS = {"MyLRN": '"LRN")', "MyBatchNorm2d": '"BatchNorm, training")', "MyDropout": '"dropout, evaluation")'}
+PROOFS = {"MyLRN": '"LRN")', "MyBatchNorm2d": '"BatchNorm, training",', "MyDropout": '"dropout, evaluation")'}
 
 
 @pytest.fixture(scope="module", name="code_cells")

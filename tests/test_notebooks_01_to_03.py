@@ -210,7 +210,7 @@ def test_numbers_in_the_text_are_printed_by_the_notebook(name, first, last):
 def test_03_chooses_on_validation_and_tests_only_the_chosen_runs_once(nb03):
     helper = _cell(nb03, "def train_lenet(", kind="code").source
     assert "test=False" in helper.split("def train_lenet(", 1)[1].split("\n", 1)[0]  # no test image unless asked
-    sweep = helper.split("\n\n\n", 1)[1]
+    sweep = helper.split("def train_lenet(", 1)[1].split("\n\n\n", 1)[1]  # the code after the function
     assert 'h["val_acc"].iloc[-1]' in sweep and "test_acc" not in sweep and "test=True" not in sweep
     assert "final.idxmax()" in _cell(nb03, "best = final.idxmax()", kind="code").source
     seeds = _cell(nb03, "seeds = [0, 1, 2]", kind="code").source
