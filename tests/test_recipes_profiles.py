@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pandas as pd
 import pytest
 import torch
@@ -81,13 +83,24 @@ def test_alexnet_is_ahead_of_lenet_by_more_than_the_spread_over_seeds():
 
 
 def test_each_chosen_recipe_is_its_grids_best_on_validation_and_only_it_was_tested():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from tune_on_validation import GRIDS, SETTING
+
     table = pd.read_csv(ROOT / "benchmarks" / "tuning_cpu.csv")
-    setting = ["lr", "augmentation", "weight_decay"]
     for run, rows in table.groupby("run"):
-        grid, chosen = rows[rows["chosen"] != "yes"], rows[rows["chosen"] == "yes"]
+        grid, seeds = rows[rows["chosen"].isna()], rows[rows["chosen"].notna()]
         assert grid["test_acc"].isna().all(), f"{run}: a grid run read the test images"
-        best = grid.loc[grid["val_acc"].idxmax(), setting]
-        assert (chosen[setting] == best).all(axis=None) and sorted(chosen["seed"]) == [0, 1, 2], run
+        finalists = seeds.groupby(SETTING)
+        assert all(sorted(s["seed"]) == [0, 1, 2] for _, s in finalists), run
+        for rates, augs, decays, batches in GRIDS[run][2]:  # each round's best on validation is a finalist
+            in_round = grid[grid["lr"].isin(rates) & grid["augmentation"].isin(augs) & grid["weight_decay"].isin(decays)
+                            & grid["batch_size"].isin(batches)]
+            assert len(in_round) == len(rates) * len(augs) * len(decays) * len(batches), run
+            best = tuple(in_round.loc[in_round["val_acc"].idxmax(), SETTING])
+            assert best in finalists.groups, f"{run}: {best} was its round's best and is not a finalist"
+        mean_val = finalists["val_acc"].mean()  # the chosen finalist: the best validation mean over its seeds
+        chosen = seeds[seeds["chosen"] == "yes"]
+        assert len(chosen) == 3 and tuple(chosen[SETTING].iloc[0]) == mean_val.idxmax(), run
 
 
 def test_the_gpu_recipes_reference_validated_every_epoch_and_reached_85_percent_once_tested():
