@@ -30,7 +30,7 @@ import pandas as pd
 from . import paper
 from ..config import shape_text
 
-__all__ = ["KINDS", "PUBLISHED", "Check", "Claim", "ClaimList", "Published", "claims_table", "format_claims", "published", "value_text", "verdict"]
+__all__ = ["KINDS", "PUBLISHED", "Check", "Claim", "ClaimList", "Published", "check_text", "claims_table", "format_claims", "published", "value_text", "verdict"]
 
 
 @dataclass(frozen=True)
@@ -234,7 +234,8 @@ def value_text(value: object) -> str:
     return str(value)
 
 
-def _check_text(check: Check) -> str:
+def check_text(check: Check) -> str:
+    """One check in one line: ✓ or ✗, what was checked, what was claimed and found, and its source."""
     mark = "✓" if check.holds else "✗"
     listed = isinstance(check.claimed, list) and isinstance(check.found, tuple)
     found = value_text(list(check.found) if listed else check.found)  # shown as the claim is written
@@ -271,7 +272,7 @@ def claims_table(claims: Sequence[Claim]) -> pd.DataFrame:
         checks, note = claim.evidence()
         rows.append({
             "key": claim.key, "posts": ", ".join(claim.posts), "claim": claim.text, "verdict": verdict(checks),
-            "how": _how(checks), "evidence": "; ".join(_check_text(c) for c in checks), "note": note,
+            "how": _how(checks), "evidence": "; ".join(check_text(c) for c in checks), "note": note,
             "checks": list(checks),
         })
     return pd.DataFrame(rows)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from . import factcheck_alexnet, factcheck_context
-from .evidence import Claim, _check_text, claims_table, format_claims
+from .evidence import Claim, check_text, claims_table, format_claims
 from .factcheck_alexnet import doubled_parameter_table
 
 __all__ = ["CLAIMS", "POSTS", "Post", "doubled_parameter_table", "fact_html", "fact_table", "format_claims"]
@@ -73,18 +73,21 @@ def fact_html(table: pd.DataFrame) -> str:
     each check on its line, the note below.
 
     >>> page = fact_html(fact_table(["003-order"]))
-    >>> "<td>100-days</td>" in page and "✗ wrong" in page
+    >>> "100-days</td>" in page and "✗ wrong" in page
     True
     """
+    top, small = 'style="vertical-align:top;text-align:left', 'style="font-size:0.85em;color:#57606a"'
     rows = []
     for number, row in enumerate(table.itertuples(), 1):
         mark, colour = VERDICT_MARKS[row.verdict]
         posts = ", ".join(POSTS[p].name for p in row.posts.split(", "))
-        checks = "<br>".join(html.escape(_check_text(check)) for check in row.checks)
-        note = f'<br><small>{html.escape(row.note)}</small>' if row.note else ""
-        rows.append(f'<tr><td>{number}</td><td>{html.escape(posts)}</td><td>{html.escape(row.claim)}</td>'
-                    f'<td style="color:{colour};white-space:nowrap"><b>{mark} {row.verdict}</b></td>'
-                    f"<td><small>{html.escape(row.how)}</small><br>{checks}{note}</td></tr>")
+        checks = "<br>".join(html.escape(check_text(check)) for check in row.checks)
+        note = f"<br><span {small}>{html.escape(row.note)}</span>" if row.note else ""
+        rows.append(f'<tr style="border-top:1px solid #d0d7de"><td {top}">{number}</td>'
+                    f'<td {top};white-space:nowrap">{html.escape(posts).replace(", ", "<br>")}</td>'
+                    f'<td {top};width:28%">{html.escape(row.claim)}</td>'
+                    f'<td {top};color:{colour};white-space:nowrap"><b>{mark} {row.verdict}</b></td>'
+                    f"<td {top}\"><i {small}>{html.escape(row.how)}</i><br>{checks}{note}</td></tr>")
     head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("", "post", "claim", "verdict", "evidence"))
     return f'<table style="font-size:0.9em"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
