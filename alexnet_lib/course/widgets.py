@@ -67,7 +67,7 @@ def conv_calculator(n: int = 7, k: int = 3, s: int = 1, p: int = 0, d: int = 1, 
     """
     # Fixed widths: in a row that is too narrow, flexbox would shrink a slider's track to nothing and cut
     # a checkbox's label; rows that wrap keep every control whole in JupyterLab, Colab and on the site.
-    slider = {"style": {"description_width": "5.5em"}, "layout": w.Layout(width="18em")}
+    slider = {"style": {"description_width": "80px"}, "layout": w.Layout(width="320px")}
     box = {"indent": False, "layout": w.Layout(width="auto", margin="0 1.5em 0 0")}
     controls = {
         "n": w.IntSlider(value=n, min=1, max=16, description="input n", **slider),
