@@ -324,9 +324,9 @@ def test_the_fact_check_as_html_names_each_post_and_marks_each_verdict():
     table = factcheck.fact_table()
     page = factcheck.fact_html(table)
     assert page.count("<tr") == len(table) + 1  # a row per claim, and the header
-    for verdict, count in table["verdict"].value_counts().items():
-        mark = factcheck.VERDICT_MARKS[verdict][0]
-        assert page.count(f"<b>{mark} {verdict}</b>") == count
+    for kind, count in table["verdict"].value_counts().items():
+        mark = factcheck.VERDICT_MARKS[kind][0]
+        assert page.count(f"<b>{mark} {kind}</b>") == count
     cells = re.findall(r"<tr[^>]*><td[^>]*>\d+</td><td[^>]*>(.*?)</td>", page)
     names = {post.name for post in factcheck.POSTS.values()}
     assert len(cells) == len(table) and all(set(cell.split("<br>")) <= names for cell in cells)
