@@ -81,13 +81,13 @@ def fact_html(table: pd.DataFrame) -> str:
     for number, row in enumerate(table.itertuples(), 1):
         mark, colour = VERDICT_MARKS[row.verdict]
         posts = ", ".join(POSTS[p].name for p in row.posts.split(", "))
-        checks = "<br>".join(html.escape(check_text(check)) for check in row.checks)
+        checks = "".join(f"<br>{html.escape(check_text(check))}" for check in row.checks)
         note = f"<br><span {small}>{html.escape(row.note)}</span>" if row.note else ""
         rows.append(f'<tr style="border-top:1px solid #d0d7de"><td {top}">{number}</td>'
                     f'<td {top};white-space:nowrap">{html.escape(posts).replace(", ", "<br>")}</td>'
                     f'<td {top};width:28%">{html.escape(row.claim)}</td>'
                     f'<td {top};color:{colour};white-space:nowrap"><b>{mark} {row.verdict}</b></td>'
-                    f"<td {top}\"><i {small}>{html.escape(row.how)}</i><br>{checks}{note}</td></tr>")
+                    f"<td {top}\"><i {small}>{html.escape(row.how)}</i>{checks}{note}</td></tr>")
     head = "".join(f'<th style="text-align:left">{h}</th>' for h in ("", "post", "claim", "verdict", "evidence"))
     return f'<table style="font-size:0.9em"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 

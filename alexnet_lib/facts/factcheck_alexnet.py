@@ -206,8 +206,9 @@ def _init_note(post: nn.Module) -> str:
 def _params_001() -> tuple[list[Check], str]:
     checks = [C(layer, printed, both_gpus_params(layer)[0]) for layer, printed in zip(PAPER_LAYERS, POST_001_PARAMS)]
     w = weight_shape(A, "conv1")
-    return checks, (f"conv1: the post writes 11 × 11 × 3 × 96 + 96 but gives {POST_001_PARAMS[0]:,}, which is "
-                    f"{torch.Size(w).numel():,}, the weights alone: an addition slip")
+    return checks, (f"conv1: the post writes 11 × 11 × 3 × 96 + 96 but gives {POST_001_PARAMS[0]:,}, the weights "
+                    f"alone ({w[2]} × {w[3]} × {w[1]} × {w[0]} = {torch.Size(w).numel():,}) without the {w[0]} biases: "
+                    "an addition slip")
 
 
 @_claim("001-units", "001", "units per layer: 290,400, 186,624, 64,896, 64,896, 43,264, 4,096, 4,096, 1,000")

@@ -39,10 +39,10 @@ def _lrn_later() -> tuple[list[Check], str]:
     return [P("VGG found no gain from LRN", True, "lrn_no_gain")], f"BatchNorm came in {published('batchnorm').value}"
 
 
-@_claim("000-why-two", "000 003", "two GPUs for speed: computers were too slow in 2012 (003: split for faster training)")
+@_claim("000-why-two", "000 003", "two GPUs for speed: computers were too slow in 2012 (100-days: split for faster training)")
 def _why_two() -> tuple[list[Check], str]:
     return [P("the paper's reason", "speed", "two_gpu_reason"), P("the two-GPU net trained slightly faster than a smaller one-GPU net", True, "two_gpu_faster")], \
-        "memory was the limit; the memory section of notebook 05 computes it"
+        "memory was the limit; the memory section above computes it"
 
 
 @_claim("000-dual-core", "000", "AlexNet has a 'dual-core' structure: two cores, each computing half of the network, exchanging "
