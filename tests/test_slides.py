@@ -88,9 +88,10 @@ def test_every_deck_has_several_slides_and_lacks_the_skipped_cells(decks):
         text = deck.read_text(encoding="utf-8")
         cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
         types = [cell["metadata"]["slideshow"]["slide_type"] for cell in cells]
-        slides = len(re.findall(r"<section\b", text)) - types.count("slide")  # a slide is a section of subslides
-        assert slides == types.count("slide") + types.count("subslide") > 1, deck.name
-        assert text.count('class="jp-Cell ') == len(cells) - types.count("skip"), deck.name
+        sections = len(re.findall(r"<section\b", text)) - types.count("slide")  # a slide is a section of subslides
+        # the layout (tools/slide_layout.py) adds slides below where a notebook slide holds too much
+        assert sections >= types.count("slide") + types.count("subslide") > 1, deck.name
+        assert text.count('<aside class="notes">') >= 5, f"{deck.name}: the speaker notes carry the prose left out"
         assert "google.colab" not in text, f"{deck.name}: the Colab install cell is skipped"
 
 
@@ -99,8 +100,7 @@ def test_decks_load_nothing_from_the_internet_and_every_local_file_exists(decks)
     for page in [*decks, out / "index.html"]:
         text = page.read_text(encoding="utf-8")
         assert not REMOTE.search(text), f"{page.name} loads {REMOTE.search(text).group(0)}"
-        if page.name.endswith(".slides.html"):  # the Colab badge is a text link
-            assert '<a href="https://colab.research.google.com/github/' in text, page.name
+        assert "Open In Colab" not in text, f"{page.name}: the title slide leaves the Colab badge out"
         for name in set(re.findall(r"vendor/[\w@./-]+", text)):
             assert (out / name).is_file(), f"{page.name} names {name}, which is not in the build"
     assert not (out / "vendor" / "mathjax" / "unpacked").exists()

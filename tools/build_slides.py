@@ -1,8 +1,11 @@
 """Lecture slides: one reveal.js deck per notebook, built with nbconvert, that work offline.
 
 Each notebook in ``notebooks/`` becomes ``<out>/<notebook>.slides.html``, made from its
-committed outputs (nothing is re-executed). The cells each slide shows are chosen by the cells'
-``slideshow`` metadata, which ``tools/slide_cells.py`` sets by rules a lecturer can override.
+committed outputs (nothing is re-executed). Where slides start is chosen by the cells'
+``slideshow`` metadata, which ``tools/slide_cells.py`` sets by rules a lecturer can override;
+``tools/slide_layout.py`` then lays out a copy of the notebook for a 1280x720 projector (prose
+28 px, code 22 px; at most about 120 words and 15 lines of code a slide; the title slide holds
+the title and the goals), and what the slides leave out goes into the speaker notes (``S``).
 ``<out>/index.html`` lists the decks.
 
 The decks load nothing from the internet: reveal.js, require.js, jQuery, MathJax 2 and the
@@ -10,8 +13,8 @@ widget manager are copied once into ``<out>/vendor/`` from the packages ``tools/
 keeps in ``build/vendor/`` (fetched once from npm), and the template in
 ``tools/slides_template/`` drops nbconvert's mermaid script (a CDN address it cannot
 configure) and sizes figures and tables for a 1280x720 projector. The theme is reveal's
-``white``: most other themes import Google Fonts. Images from the internet in the markdown (the
-"Open in Colab" badge) become text links.
+``white``: most other themes import Google Fonts. The title slide leaves the "Open in Colab"
+badge out; any other image from the internet in the markdown becomes a text link.
 
 The output folder is replaced as a whole, atomically: the new one is built beside it and
 swapped in. A folder this tool did not make is never replaced (it has no ``.slides-build``
@@ -37,12 +40,14 @@ from traitlets.config import Config
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import output_folder  # noqa: E402 (sibling tools, found through the line above)
+import slide_layout  # noqa: E402
 import vendor_js  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 TEMPLATE = Path(__file__).resolve().parent / "slides_template"
 MARKER = ".slides-build"
+FAVICON = Path(__file__).resolve().parent / "site" / "favicon.svg"  # the site's icon
 SIZE = (1280, 720)  # the projector the decks are laid out for
 # a markdown image from the internet, alone or as a link (the "Open in Colab" badge)
 REMOTE_IMAGE = re.compile(r"\[!\[([^\]]*)\]\(https?://[^)\s]*\)\]\(([^)\s]+)\)|!\[([^\]]*)\]\(https?://[^)\s]*\)")
@@ -137,6 +142,7 @@ def _write_decks(staging: Path, notebooks: list[Path]) -> list[tuple[str, str]]:
             nb = nbformat.read(path, as_version=4)
         except (OSError, ValueError) as error:
             raise SystemExit(f"cannot read the notebook {path} ({error}): name an existing .ipynb file.") from None
+        nb = slide_layout.lay_out(nb)  # before the badge becomes a text link: the title slide leaves it out
         offline_markdown(nb)
         body, _ = slides.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         name = f"{path.stem}.slides.html"
@@ -152,6 +158,7 @@ def build(out: Path, notebooks: list[Path] | None = None) -> list[Path]:
     try:
         decks = _write_decks(staging, notebooks)
         copy_vendor(staging / "vendor")
+        shutil.copy2(FAVICON, staging / FAVICON.name)
         (staging / "index.html").write_text(index_page(decks), encoding="utf-8")
         output_folder.swap_in(staging, out, MARKER, "tools/build_slides.py")
     finally:

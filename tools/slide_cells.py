@@ -27,7 +27,8 @@ below; the first rule that matches a cell decides.
    it; when that lead-in already starts a slide, the figure stays on it.
 6. ``subslide``: where a slide would grow past about 24 lines, counting source lines, printed
    lines, table rows and 15 for a figure, the next markdown cell (or a code cell that follows
-   a code cell) goes on on a subslide below. Longer slides scroll.
+   a code cell) goes on on a subslide below. ``make slides`` then fits each slide to the
+   projector (``tools/slide_layout.py``): more slides below, and prose into the speaker notes.
 7. ``-``: everything else continues the slide above.
 
 Rule 6 counts the committed outputs: when re-executing a notebook changes how long an output
