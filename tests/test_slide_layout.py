@@ -154,3 +154,9 @@ def test_a_collapsed_solution_stays_whole_and_counts_as_its_summary():
     slides, notes = _slides(nb)
     assert [c.source for c in slides[1]] == ["**1.** A question?", solution] and notes == []
     assert layout.words(solution) == 1 and _words(slides[1]) == 4
+
+
+def test_the_paragraph_above_a_heading_ends_the_slide_before_it():
+    nb = layout.lay_out(_nb(_md("# T", "slide"), _md("## One", "slide"), _md("The end of one.\n\n## Two\n\nText.", "slide")))
+    slides, _ = _slides(nb)
+    assert [[c.source for c in slide] for slide in slides[1:]] == [["## One", "The end of one."], ["## Two", "Text."]]

@@ -87,3 +87,23 @@ def test_record_times_replaces_a_machines_rows(tmp_path):
     rows = list(csv.DictReader(path.open()))
     assert [(r["notebook"], r["machine"], r["seconds"]) for r in rows] == [
         ("01_a", "box A", "9"), ("02_b", "box A", "4"), ("01_a", "box B", "12")]
+
+
+# "slide 2.4", "slides 3–3.12", "slides 3-5": a slide or a range, as the decks number them
+CITED_SLIDES = re.compile(r"\bslides? (\d+(?:\.\d+)?)(?:\s*[–-]\s*(\d+(?:\.\d+)?))?", flags=re.I)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_cited_slides_exist_in_the_deck(path):
+    import build_slides
+    import slide_layout
+
+    numbers = [n for n, _ in slide_layout.outline(slide_layout.lay_out(build_slides._read(path)))]
+    cited = CITED_SLIDES.findall(section(path.stem))
+    slides = {n for pair in cited for n in pair if n}
+    assert len(slides) >= 3, f"{path.stem}: the lesson plan cites {sorted(slides)}; cite at least 3 slides"
+    missing = sorted(slides - set(numbers))
+    assert not missing, (f"{path.stem}'s deck has no slide {missing}: see "
+                         f"python tools/build_slides.py --outline notebooks/{path.name}")
+    backwards = [f"{a}–{b}" for a, b in cited if b and numbers.index(a) > numbers.index(b)]
+    assert not backwards, f"{path.stem}: ranges that end before they start: {backwards}"

@@ -21,6 +21,7 @@ swapped in. A folder this tool did not make is never replaced (it has no ``.slid
 marker): the tool stops and says so.
 
 Usage: python tools/build_slides.py [--out build/slides] [NOTEBOOK ...]   (or: make slides)
+       python tools/build_slides.py --outline [NOTEBOOK ...]   (each slide's number and first line)
 In a deck: arrow keys or space to move, Esc for the overview, S for the speaker notes.
 """
 
@@ -72,6 +73,7 @@ def exporter() -> SlidesExporter:
         reveal_url_prefix="vendor/reveal.js",
         reveal_theme="white",
         reveal_scroll=True,
+        reveal_number="h.v",  # "3.2": the numbers TEACHING.md's lesson plans cite (slide_layout.outline)
         reveal_width=str(SIZE[0]),
         reveal_height=str(SIZE[1]),
         require_js_url="vendor/require.js",
@@ -134,15 +136,19 @@ def offline_markdown(nb: nbformat.NotebookNode) -> None:
             cell.source = REMOTE_IMAGE.sub(text, cell.source)
 
 
+def _read(path: Path) -> nbformat.NotebookNode:
+    """The notebook at ``path``, or one sentence on why it cannot be read."""
+    try:
+        return nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as error:
+        raise SystemExit(f"cannot read the notebook {path} ({error}): name an existing .ipynb file.") from None
+
+
 def _write_decks(staging: Path, notebooks: list[Path]) -> list[tuple[str, str]]:
     """Write one deck per notebook into ``staging``; return (file name, title) pairs."""
     slides, decks = exporter(), []
     for path in notebooks:
-        try:
-            nb = nbformat.read(path, as_version=4)
-        except (OSError, ValueError) as error:
-            raise SystemExit(f"cannot read the notebook {path} ({error}): name an existing .ipynb file.") from None
-        nb = slide_layout.lay_out(nb)  # before the badge becomes a text link: the title slide leaves it out
+        nb = slide_layout.lay_out(_read(path))  # before the badge becomes a text link: the title slide leaves it out
         offline_markdown(nb)
         body, _ = slides.from_notebook_node(nb, resources={"metadata": {"name": path.stem}})
         name = f"{path.stem}.slides.html"
@@ -172,7 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks (default: every notebook in notebooks/)")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "slides",
                         help="output folder (default: build/slides)")
+    parser.add_argument("--outline", action="store_true",
+                        help="build nothing: print each deck's slide numbers and first lines, for a lesson plan")
     args = parser.parse_args(argv)
+    if args.outline:
+        for path in args.notebooks or sorted(NOTEBOOKS.glob("*.ipynb")):
+            print(f"{path.stem}:")
+            for number, text in slide_layout.outline(slide_layout.lay_out(_read(path))):
+                print(f"  {number:>6}  {text[:90]}")
+        return 0
     decks = build(args.out, args.notebooks or None)
     print(f"{len(decks)} slide decks in {args.out}; open {args.out / 'index.html'} in a browser.")
     return 0

@@ -298,7 +298,7 @@ class _Deck:
         """Start a slide below; it repeats the heading of the slide it continues."""
         self.new_slide("subslide")
         if self.heading:
-            title = re.sub(r"^#+\s*", "", self.heading.splitlines()[0])
+            title = re.sub(r"^#+\s*", "", self.heading.splitlines()[0]).rstrip(":")
             self.add(nbformat.v4.new_markdown_cell(f'{CONTINUED}{title}, continued</p>'), PROSE_LINE)
 
     def note(self, text: str) -> None:
@@ -335,16 +335,21 @@ def _title(deck: _Deck, cell) -> None:
 
 
 def _markdown(deck: _Deck, cell, kind: str) -> None:
+    """A markdown cell's blocks, on this slide while they fit; a cell that starts a slide starts it at its first
+    heading (the paragraphs above a heading end the slide before it)."""
     blocks = _blocks(_text(cell.source))
+    starts = kind in ("slide", "subslide")
+    first = next((i for i, b in enumerate(blocks) if b.lstrip().startswith("#")), 0) if starts else 0
     for i, block in enumerate(blocks):
         heading = block.lstrip().startswith("#")
-        if i == 0 and kind in ("slide", "subslide"):
+        if i == first and starts:
             deck.new_slide(kind)
-            deck.heading = block if heading else deck.heading
+            if heading or kind == "slide":  # a slide below a section keeps the section's heading
+                deck.heading = block.splitlines()[0]
         height, count = block_height(block), words(block)
         if heading or deck.fits(height, count):
             deck.place(nbformat.v4.new_markdown_cell(block), height, count)
-        elif len(deck.cells) == deck.start or (i == 0 and not deck.fits(height, count)):
+        elif len(deck.cells) == deck.start or i == first:
             if len(deck.cells) > deck.start:
                 deck.continued()
             shown, rest = _cut_sentences(block, max(WORDS - deck.words, 1))
@@ -369,6 +374,8 @@ def _lead_in(deck: _Deck, before) -> object | None:
     if index >= deck.start:
         deck.height -= block_height(lead_in.source)
         deck.words -= words(lead_in.source)
+    else:
+        deck.start -= 1
     return lead_in
 
 
@@ -414,7 +421,7 @@ def lay_out(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
             deck.cells.append(copy.deepcopy(cell))
             deck.pending = "-"
             continue
-        if i == 0:
+        if i == 0 and cell.cell_type == "markdown":
             _title(deck, cell)
         elif cell.cell_type == "markdown":
             _markdown(deck, cell, kind)
@@ -423,3 +430,27 @@ def lay_out(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     out = copy.deepcopy(nb)
     out.cells = deck.cells
     return out
+
+
+def outline(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """Each slide of a laid-out notebook: its number as the deck shows it ("3" for the third slide, "3.2" for the
+    second slide below it) and its first line of text, for lesson plans (TEACHING.md) to cite.
+
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# T\\n\\nintro"),
+    ...                                      nbformat.v4.new_markdown_cell("## Part")])
+    >>> nb.cells[1].metadata["slideshow"] = {"slide_type": "slide"}
+    >>> outline(lay_out(nb))
+    [('1', 'T'), ('2', 'Part')]
+    """
+    slides, h, v = [], 0, 0
+    for cell in nb.cells:
+        kind = _slide_type(cell)
+        if kind == "slide" or not slides:
+            h, v = h + 1, 1
+        elif kind == "subslide":
+            v += 1
+        else:
+            continue
+        text = re.sub(r"<[^>]+>|^#+\s*|[*`]", "", cell.source.strip().splitlines()[0] if cell.source.strip() else "")
+        slides.append((f"{h}" if v == 1 else f"{h}.{v}", text.strip() or "(an output)"))
+    return slides
