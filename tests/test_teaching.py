@@ -71,7 +71,8 @@ def test_run_times_match_the_recorded_measurements():
         for profile, shown, header in (("ci", ci, ci_machine), ("cpu", cpu, cpu_header)):
             row = next(r for r in rows if r["notebook"] == stem and r["profile"] == profile and r["machine"] in header)
             assert shown == f"{row['seconds']} s" and row["date"] in header, (stem, profile, shown, row)
-        measured = [r for r in rows if r["notebook"] == stem and r["profile"] == "gpu" and r["machine"] in gpu_header]
+        measured = [r for r in rows if r["notebook"] == stem and r["profile"] == "gpu"
+                    and (r["machine"] in gpu_header or not gpu_header)]  # no machine named: any recorded time
         assert (gpu == "not measured") == (not measured), f"{stem}: a gpu time is recorded; put it in the table"
         if measured:
             assert gpu == f"{measured[0]['seconds']} s" and measured[0]["date"] in gpu_header, (stem, gpu, measured[0])

@@ -154,8 +154,9 @@ def data_parallel_check(model_name: str = "alexnet_cpu", batch: int = 128, steps
 
     Returns the largest parameter difference after one SGD step (and the ``tolerance`` it should
     be within), then the mean time of ``steps`` more steps with gradient averaging, and the same
-    without it (``no_sync``): their difference is the time the all-reduce adds. Run it with :func:`launch`. Under nccl, process ``rank`` works on
-    GPU ``rank``, with TensorFloat-32 off so that the two sides round alike.
+    without it (``no_sync``): their difference is the time the all-reduce adds. Run it with
+    :func:`launch`. Under nccl, process ``rank`` works on GPU ``rank``, with TensorFloat-32 off so
+    that the two sides round alike.
     """
     rank, world = rank_and_world()
     if batch % world:
