@@ -1,6 +1,6 @@
 # LeNet -> AlexNet: the two commands of the README, and a few helpers.
 #   make lab    set up (first time only) and start JupyterLab on notebooks/
-#   make test   set up (first time only) and run the unit tests and nbval on every notebook
+#   make test   set up (first time only) and run the unit tests, then nbval on every notebook (cpu profile)
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -16,9 +16,9 @@ NBVAL_ARGS := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sani
 
 help:
 	@echo "make lab          set up and start JupyterLab on notebooks/"
-	@echo "make test         set up and run unit tests + nbval on every notebook (ci profile)"
+	@echo "make test         set up and run the unit tests (ci profile), then nbval on every notebook (cpu profile)"
 	@echo "make format       format the notebooks' code with ruff (100 characters a line; make test checks it)"
-	@echo "make notebooks    re-execute every notebook in place under the ci profile (before committing)"
+	@echo "make notebooks    re-execute every notebook in place under the cpu profile, labelled (before committing)"
 	@echo "make student      the notebooks without solutions in build/student/, and the answer key (teacher only)"
 	@echo "make site         the course as a static web site in build/site/ (offline; solutions removed)"
 	@echo "make slides       one reveal.js deck per notebook in build/slides/ (for the lecture hall)"
@@ -45,15 +45,19 @@ setup: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(LAB_ROOT) $(LAB_ARGS)
 
+# The unit tests and doctests under ci, then nbval replays every notebook under cpu, the profile its committed
+# outputs come from, with an empty folder for the models it keeps (ALEXNET_CACHE), as on a fresh clone.
 test: $(STAMP)
-	ALEXNET_PROFILE=ci $(BIN)/python -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS)
+	ALEXNET_PROFILE=ci $(BIN)/python -m pytest $(PYTEST_ARGS) tests alexnet_lib
+	CACHE=$$(mktemp -d) && trap 'rm -rf "$$CACHE"' EXIT && \
+	ALEXNET_PROFILE=cpu ALEXNET_CACHE="$$CACHE" $(BIN)/python -m pytest $(NBVAL_ARGS) $(PYTEST_ARGS) notebooks
 
 format: $(STAMP)
 	$(BIN)/ruff format notebooks
 
 notebooks: $(STAMP)
 	$(BIN)/ruff format notebooks
-	ALEXNET_PROFILE=ci $(BIN)/jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.record_timing=False notebooks/*.ipynb
+	$(BIN)/python tools/profile_check.py --profile cpu --no-tests --in-place
 	$(BIN)/python tools/slide_cells.py
 
 student: $(STAMP)

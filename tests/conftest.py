@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import nbformat
@@ -12,6 +16,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 # The tools are scripts, not a package: their tests import them by name (import build_site).
 sys.path.insert(0, str(ROOT / "tools"))
+# Models trained by the notebooks the tests run are kept (alexnet_lib.runs.cache): in a folder of this session, never in
+# the user's cache, so that every run of the tests trains as CI does.
+os.environ["ALEXNET_CACHE"] = tempfile.mkdtemp(prefix="alexnet-trained-")
+atexit.register(shutil.rmtree, os.environ["ALEXNET_CACHE"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -31,10 +31,11 @@ def _read(name):
 
 
 def _prose(nb):
-    """The markdown outside solutions and outside 05's fact-check section."""
+    """The markdown outside solutions, outside 05's fact-check section and outside the label of where the outputs come
+    from (its data sizes are the machine's, checked by test_notebooks_meta.py)."""
     skipping, parts = False, []
     for cell in nb.cells:
-        if cell.cell_type != "markdown":
+        if cell.cell_type != "markdown" or "outputs-label" in cell.metadata.get("tags", []):
             continue
         skipping = (skipping or cell.source.startswith(FACT_CHECK)) and not cell.source.startswith(EXERCISES)
         if not skipping:

@@ -4,7 +4,9 @@ nbval (run by `make test`) re-executes the notebooks and compares outputs; these
 what nbval does not: the Colab header, the structure of the page and the committed outputs.
 """
 
+import datetime
 import importlib.util
+import re
 
 import nbformat
 import pytest
@@ -83,3 +85,25 @@ def test_outputs_are_comparable(notebook):
             assert "image/svg+xml" not in output.get("data", {}), "emit PNG figures: nbval compares SVG text"
         if "clear_output" in cell.source:
             assert "nbval-ignore-output" in cell.metadata.get("tags", []), "nbval cannot compare clear_output"
+
+
+LABEL = re.compile(r"under the `(\w+)` profile on (\d{4}-\d{2}-\d{2}): (.+?), PyTorch ([\d.]+), with ([\d,]+) training "
+                   r"and ([\d,]+) test images")
+
+
+def test_committed_outputs_come_from_the_cpu_profile_and_say_where_they_ran(notebook):
+    """Issue 26: the outputs a reader sees are a real `cpu` run, labelled with the machine, date and data size right
+    after the configuration they printed (tools/profile_check.py --in-place, `make notebooks`, writes the label)."""
+    path, nb = notebook
+    labels = [i for i, c in enumerate(nb.cells) if "outputs-label" in c.metadata.get("tags", [])]
+    assert len(labels) == 1, f"{path.name}: one outputs-label cell expected (make notebooks writes it)"
+    config = nb.cells[labels[0] - 1]
+    printed = "".join(o.get("text", "") for o in config.get("outputs", []))
+    profile, date, machine, _, train, test = LABEL.search(" ".join(nb.cells[labels[0]].source.split())).groups()
+    assert profile == "cpu" and f"profile   : {profile} " in printed
+    assert datetime.date.fromisoformat(date) <= datetime.date.today() and ("core" in machine or "GPU" in machine)
+    everything = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    for trains, validates in re.findall(r"\(([\d,]+) of the training images train, ([\d,]+) validate\)", everything):
+        assert int(trains.replace(",", "")) + int(validates.replace(",", "")) <= int(train.replace(",", ""))
+    # A recipe that takes all the images says so with the label's count: the label is the data these outputs used.
+    assert "first 2,000 training" not in everything, "ci-profile outputs are committed: run make notebooks"

@@ -35,7 +35,7 @@ def execute(path, profile: str) -> nbformat.NotebookNode:
     return tool.execute_notebook(path, tool.profile_env(profile, **CAPS), timeout=600)
 
 
-@pytest.mark.parametrize("profile", ["cpu", "gpu"])
+@pytest.mark.parametrize("profile", ["ci", "gpu"])
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_under_profile(path, profile):
     try:

@@ -4,12 +4,19 @@
     python tools/profile_check.py --profile cpu            # the laptop profile, full size
     ALEXNET_MAX_IMAGES=256 ALEXNET_MAX_EPOCHS=1 ALEXNET_DEVICE=cpu python tools/profile_check.py --profile gpu --no-tests
     python tools/profile_check.py --profile ci --no-tests --record "2-core Intel Xeon (avx512_bf16)"
+    python tools/profile_check.py --profile cpu --no-tests --in-place   # make notebooks: the committed outputs
 
 Each notebook runs in a fresh kernel with ``ALEXNET_PROFILE`` set; every ``fit`` call appends its
 final figures to a run log (``ALEXNET_RUN_LOG``), read back for the report. The executed copies
-go to ``build/profile-check/<profile>/`` (the committed notebooks are not touched). Then, unless
+go to ``build/profile-check/<profile>/`` (the committed notebooks are not touched). The models
+they train are kept for the notebooks after them (``ALEXNET_CACHE``, :mod:`alexnet_lib.runs.cache`)
+in a folder that starts empty, as on a learner's first pass. Then, unless
 ``--no-tests``, the unit tests and doctests run on the same machine. The exit status is 1 when a
 notebook or a test failed.
+
+``--in-place`` writes each executed notebook back over the committed one instead, with a label
+(the markdown cell tagged ``outputs-label``, right after the cell that printed ``cfg.describe()``)
+that says which profile, machine, date, PyTorch and data size the outputs come from.
 
 ``--record MACHINE`` also writes each notebook's time into ``benchmarks/notebook_times.csv``
 (one row per notebook, profile and machine, replaced when measured again), the table that
@@ -27,6 +34,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from pathlib import Path
 
@@ -43,7 +51,8 @@ def execute_notebook(path: Path, env: dict[str, str], timeout: int = 1800) -> nb
     Raises ``CellExecutionError`` (naming the cell) at the first cell that fails.
     """
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
+                            resources={"metadata": {"path": str(path.parent)}})
     client.execute(env=env)
     return nb
 
@@ -88,13 +97,42 @@ def record_times(times: dict[str, float], profile: str, machine: str, path: Path
         writer.writerows(rows)
 
 
-def check_notebooks(profile: str, names: list[str], out: Path, times: dict[str, float] | None = None) -> bool:
+LABEL_TAG = "outputs-label"
+
+
+def outputs_label(profile: str, machine: str, date: str, torch_version: str, counts: dict[str, int]) -> str:
+    """The sentence that says where a notebook's committed outputs come from."""
+    return textwrap.fill(f"*The outputs on this page come from a run under the `{profile}` profile on {date}: {machine}, "
+            f"PyTorch {torch_version}, with {counts['train']:,} training and {counts['test']:,} test images of "
+            "Fashion-MNIST on disk (the offline copy the course is tested with; the full data set has 60,000 and "
+            "10,000). Run it yourself and the timings, and a little the accuracies, will differ.*", width=96)
+
+
+def label_outputs(nb: nbformat.NotebookNode, profile: str) -> None:
+    """Put the outputs' label right after the cell that printed ``cfg.describe()``, replacing an older one."""
+    import torch  # only the label needs it
+
+    from alexnet_lib.course.reference import machine_name
+    from alexnet_lib.data import fashion_mnist_counts
+
+    text = outputs_label(profile, machine_name("cpu"), datetime.date.today().isoformat(), torch.__version__.split("+")[0],
+                         fashion_mnist_counts())
+    nb.cells = [c for c in nb.cells if LABEL_TAG not in c.metadata.get("tags", [])]
+    at = next(i for i, c in enumerate(nb.cells)
+              if any("profile   :" in output.get("text", "") for output in c.get("outputs", [])))
+    nb.cells.insert(at + 1, nbformat.v4.new_markdown_cell(text, id=LABEL_TAG, metadata={"tags": [LABEL_TAG]}))
+
+
+def check_notebooks(profile: str, names: list[str], out: Path | None, times: dict[str, float] | None = None) -> bool:
     """Execute the notebooks; print one line each (time, runs); return whether all ran without error.
 
-    Each notebook's seconds go into ``times`` (when given), by notebook stem.
+    Each executed copy goes into ``out``, or, with ``out=None``, over the notebook itself, labelled. Each notebook's
+    seconds go into ``times`` (when given), by notebook stem.
     """
-    out.mkdir(parents=True, exist_ok=True)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
     ok = True
+    cache = tempfile.TemporaryDirectory(prefix="trained-")  # empty, as on a learner's first pass, then shared
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         if names and not any(path.stem.startswith(n) for n in names):
             continue
@@ -102,8 +140,11 @@ def check_notebooks(profile: str, names: list[str], out: Path, times: dict[str, 
             log = Path(tmp) / "runs.jsonl"
             start = time.perf_counter()
             try:
-                nb = execute_notebook(path, profile_env(profile, ALEXNET_RUN_LOG=str(log)))
-                nbformat.write(nb, out / path.name)
+                env = profile_env(profile, ALEXNET_RUN_LOG=str(log), ALEXNET_CACHE=cache.name)
+                nb = execute_notebook(path, env)
+                if out is None:
+                    label_outputs(nb, profile)
+                nbformat.write(nb, out / path.name if out is not None else path)
                 status = "ok"
             except CellExecutionError as error:
                 ok, status = False, f"FAILED: {str(error).strip().splitlines()[-1]}"
@@ -120,10 +161,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--notebooks", nargs="*", default=[], help="name prefixes, e.g. 06 07 (default: all)")
     parser.add_argument("--no-tests", action="store_true", help="skip the unit tests and doctests")
     parser.add_argument("--out", type=Path, default=None, help="folder for the executed copies")
+    parser.add_argument("--in-place", action="store_true", help="write each executed notebook over itself, labelled")
     parser.add_argument("--record", metavar="MACHINE", help="write the times into benchmarks/notebook_times.csv")
     args = parser.parse_args(argv)
-    out = args.out or ROOT / "build" / "profile-check" / args.profile
-    print(f"profile {args.profile}: executing notebooks into {out}", flush=True)
+    out = None if args.in_place else args.out or ROOT / "build" / "profile-check" / args.profile
+    print(f"profile {args.profile}: executing notebooks into {out or 'notebooks/ (in place)'}", flush=True)
     times: dict[str, float] = {}
     ok = check_notebooks(args.profile, args.notebooks, out, times)
     if args.record:

@@ -18,6 +18,8 @@ below; the first rule that matches a cell decides.
    a code cell that holds only comments and has no output;
    the environment report (a cell that calls ``doctor_report``: the versions and paths of the
    machine that ran it).
+   ``notes``: the line that says where the committed outputs come from (the markdown cell tagged
+   ``outputs-label``, which ``make notebooks`` writes): the lecturer finds it in the speaker notes.
 3. ``slide``: the title cell (the first cell) and a markdown cell with a ``## `` heading (a section).
 4. ``subslide``: a markdown cell with a ``### `` heading (a subsection), and an exercise's question
    (a markdown cell with a line that starts like ``**2.**``).
@@ -50,6 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 MANUAL_TAG = "slide-manual"
+LABEL_TAG = "outputs-label"  # tools/profile_check.py --in-place writes it
 FIGURES = ("image/png", "image/jpeg", "image/svg+xml")
 SHORT_LEAD_IN = 2  # lines of markdown that travel with the figure below them
 LINES_PER_SLIDE = 24  # about what a 1280x720 slide shows at the decks' font sizes
@@ -97,6 +100,8 @@ def _rule_type(cells: list[dict], index: int) -> str:
     cell = cells[index]
     if _is_skipped(cells, index):
         return "skip"
+    if LABEL_TAG in cell.get("metadata", {}).get("tags", []):
+        return "notes"
     if index == 0 or _has_heading(cell, 2):
         return "slide"
     if _has_heading(cell, 3) or (cell["cell_type"] == "markdown" and QUESTION.search(_source(cell))):

@@ -1,8 +1,8 @@
-"""Reference results: learning curves of longer runs, committed as CSV files beside the live ones.
+"""Reference results: learning curves of runs under the ``cpu`` profile, committed as CSV files beside the live ones.
 
-A notebook under the ``ci`` profile trains for seconds, too short to show some effects (AlexNet
-overtaking LeNet, for one). So ``tools/reference_runs.py`` trains the same recipes under a
-larger profile, and writes each history to ``alexnet_lib/reference/<profile>-<run>.csv`` with
+A notebook run by a learner may train for less (under ``ci``, for seconds; with caps), or on
+another machine or data set. So ``tools/reference_runs.py`` trains the course's recipes under
+the ``cpu`` profile, and writes each history to ``alexnet_lib/reference/<profile>-<run>.csv`` with
 where it came from in every row: machine, date, torch version, data and recipe; and the test
 figures, measured once after the last epoch, in every row too. The notebooks plot these beside
 their own run, labelled as reference.
@@ -93,10 +93,13 @@ def reference_label(history: pd.DataFrame) -> str:
 
 def plot_against_reference(live: Mapping[str, pd.DataFrame], reference: Mapping[str, pd.DataFrame], title: str = "",
                            column: str = "val_acc") -> Figure:
-    """Two panels of ``column`` against epochs: this run's histories, and the reference runs (labelled as such)."""
+    """Two panels of ``column`` against epochs: this run's histories, and the reference runs (labelled as such, with the
+    epochs they ran: a panel of longer runs says so)."""
     fig = new_figure(figsize=(9, 3.2), dpi=90, layout="constrained")
     panels = fig.subplots(1, 2, sharey=True)
-    for ax, runs, heading in ((panels[0], live, "this run"), (panels[1], reference, "reference (longer run)")):
+    longer = max(map(len, reference.values()), default=0) > max(map(len, live.values()), default=0)
+    headings = ("this run", "reference (longer run)" if longer else "reference")
+    for ax, runs, heading in zip(panels, (live, reference), headings):
         for label, h in runs.items():
             ax.plot(h["epoch"], h[column], marker=".", label=label)
         ax.set(xlabel="epoch", title=heading, ylim=(0, 1))
