@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from conftest import ROOT, code_cells, one_cell
+from conftest import ROOT, code_cells, defined_by_cells, one_cell
 
 NOTEBOOK = ROOT / "notebooks" / "04_pooling_normalization_dropout.ipynb"
 DEFINITIONS = ["def forward_backward(", "class MyLRN(", "class MyBatchNorm2d(", "class MyDropout(",
@@ -32,16 +32,7 @@ def notebook_code_cells() -> list[str]:
 
 def _scope(cells: list[str], mutation: tuple[str, str] | None = None) -> dict:
     """The notebook's helpers and modules, defined by their own cells; ``mutation`` (old, new) edits one line."""
-    scope = {"torch": torch, "F": F, "nn": nn}
-    changed = 0
-    for marker in DEFINITIONS:
-        source = one_cell(cells, marker)
-        if mutation and mutation[0] in source:
-            assert source.count(mutation[0]) == 1, f"{mutation[0]!r} is not one place in the cell"
-            source, changed = source.replace(*mutation), changed + 1
-        exec(source, scope)
-    assert not mutation or changed == 1, f"the notebook no longer has {mutation[0]!r}: update the mutation"
-    return scope
+    return defined_by_cells(cells, DEFINITIONS, {"torch": torch, "F": F, "nn": nn}, mutation)
 
 
 def _run(source: str, scope: dict) -> str:

@@ -2,7 +2,8 @@
 
     python tools/profile_check.py --profile gpu            # make gpu-check: on a CUDA machine
     python tools/profile_check.py --profile cpu            # the laptop profile, full size
-    ALEXNET_MAX_IMAGES=256 ALEXNET_MAX_EPOCHS=1 ALEXNET_DEVICE=cpu python tools/profile_check.py --profile gpu --no-tests
+    export ALEXNET_MAX_IMAGES=256 ALEXNET_MAX_EPOCHS=1 ALEXNET_DEVICE=cpu   # then, capped:
+    python tools/profile_check.py --profile gpu --no-tests
     python tools/profile_check.py --profile ci --no-tests --record "2-core Intel Xeon (avx512_bf16)"
     python tools/profile_check.py --profile cpu --no-tests --in-place   # make notebooks: the committed outputs
 
@@ -10,7 +11,7 @@ Each notebook runs in a fresh kernel with ``ALEXNET_PROFILE`` set; every ``fit``
 final figures to a run log (``ALEXNET_RUN_LOG``), read back for the report. The executed copies
 go to ``build/profile-check/<profile>/`` (the committed notebooks are not touched). The models
 they train are kept for the notebooks after them (``ALEXNET_CACHE``, :mod:`alexnet_lib.runs.cache`)
-in a folder that starts empty, as on a learner's first pass. Then, unless
+in a folder that starts empty, as on a learner's first pass (or in ``ALEXNET_CACHE`` when it is set). Then, unless
 ``--no-tests``, the unit tests and doctests run on the same machine. The exit status is 1 when a
 notebook or a test failed.
 
@@ -102,10 +103,11 @@ LABEL_TAG = "outputs-label"
 
 def outputs_label(profile: str, machine: str, date: str, torch_version: str, counts: dict[str, int]) -> str:
     """The sentence that says where a notebook's committed outputs come from."""
-    return textwrap.fill(f"*The outputs on this page come from a run under the `{profile}` profile on {date}: {machine}, "
+    text = (f"*The outputs on this page come from a run under the `{profile}` profile on {date}: {machine}, "
             f"PyTorch {torch_version}, with {counts['train']:,} training and {counts['test']:,} test images of "
             "Fashion-MNIST on disk (the offline copy the course is tested with; the full data set has 60,000 and "
-            "10,000). Run it yourself and the timings, and a little the accuracies, will differ.*", width=96)
+            "10,000). Run it yourself and the timings, and a little the accuracies, will differ.*")
+    return textwrap.fill(text, width=96)
 
 
 def label_outputs(nb: nbformat.NotebookNode, profile: str) -> None:
@@ -115,8 +117,8 @@ def label_outputs(nb: nbformat.NotebookNode, profile: str) -> None:
     from alexnet_lib.course.reference import machine_name
     from alexnet_lib.data import fashion_mnist_counts
 
-    text = outputs_label(profile, machine_name("cpu"), datetime.date.today().isoformat(), torch.__version__.split("+")[0],
-                         fashion_mnist_counts())
+    today, version = datetime.date.today().isoformat(), torch.__version__.split("+")[0]
+    text = outputs_label(profile, machine_name("cpu"), today, version, fashion_mnist_counts())
     nb.cells = [c for c in nb.cells if LABEL_TAG not in c.metadata.get("tags", [])]
     at = next(i for i, c in enumerate(nb.cells)
               if any("profile   :" in output.get("text", "") for output in c.get("outputs", [])))
@@ -132,7 +134,8 @@ def check_notebooks(profile: str, names: list[str], out: Path | None, times: dic
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     ok = True
-    cache = tempfile.TemporaryDirectory(prefix="trained-")  # empty, as on a learner's first pass, then shared
+    fresh = tempfile.TemporaryDirectory(prefix="trained-")  # empty, as on a learner's first pass, then shared
+    cache = os.environ.get("ALEXNET_CACHE") or fresh.name  # set: reuse the models of an earlier call
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         if names and not any(path.stem.startswith(n) for n in names):
             continue
@@ -140,7 +143,7 @@ def check_notebooks(profile: str, names: list[str], out: Path | None, times: dic
             log = Path(tmp) / "runs.jsonl"
             start = time.perf_counter()
             try:
-                env = profile_env(profile, ALEXNET_RUN_LOG=str(log), ALEXNET_CACHE=cache.name)
+                env = profile_env(profile, ALEXNET_RUN_LOG=str(log), ALEXNET_CACHE=cache)
                 nb = execute_notebook(path, env)
                 if out is None:
                     label_outputs(nb, profile)

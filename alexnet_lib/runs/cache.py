@@ -30,7 +30,6 @@ import torch
 
 import alexnet_lib
 from alexnet_lib.callbacks import Callback, resolve_device
-from alexnet_lib.config import shown_path
 from alexnet_lib.course.reference import machine_name
 from alexnet_lib.data import OFFICIAL_SIZES, fashion_mnist_folder
 from alexnet_lib.recipes import Recipe, Trained, train_recipe
@@ -122,7 +121,7 @@ def train_once(r: Recipe, *, device: str | torch.device | None = None, root: str
     >>> with tempfile.TemporaryDirectory() as folder:
     ...     first = train_once(r, device="cpu", folder=folder, progress=False)  # doctest: +ELLIPSIS
     ...     again = train_once(r, device="cpu", folder=folder, progress=False)  # doctest: +ELLIPSIS
-    lenet: trained in ... s, and kept in ... for the notebooks after this one
+    lenet: trained in ... s, and kept for the notebooks after this one
     lenet: reused the model trained ... (key ...)...
     >>> again.history.equals(first.history)
     True
@@ -141,7 +140,7 @@ def train_once(r: Recipe, *, device: str | torch.device | None = None, root: str
         save_checkpoint(path, trained.model, history=trained.history, cache_key=key, machine=machine_name(device),
                         date=time.strftime("%Y-%m-%d %H:%M"), seconds=round(seconds, 1))
         _prune(path.parent, KEEP)
-        kept = f"kept in {shown_path(path.parent)} for the notebooks after this one"
+        kept = "kept for the notebooks after this one"
     except (OSError, ValueError) as exc:  # a read-only or full disk, NaN weights: the model is still returned
         kept = f"not kept ({exc}), so a later notebook trains it again"
     print(f"{r.model}: trained in {seconds:.0f} s, and {kept}")
@@ -149,7 +148,7 @@ def train_once(r: Recipe, *, device: str | torch.device | None = None, root: str
 
 
 def _served(path: Path, key: str, r: Recipe, device: torch.device, root: str | Path | None) -> Trained | None:
-    """The kept model, history and data for ``key``, or None (nothing kept, another key, or a file that cannot be read)."""
+    """The kept model, history and data for ``key``; None: nothing kept, another key, or a file that cannot be read."""
     if not path.is_file():
         return None
     try:
@@ -162,8 +161,8 @@ def _served(path: Path, key: str, r: Recipe, device: torch.device, root: str | P
         return None
     model = kept.model.to(device).eval()
     print(f"{r.model}: reused the model trained {meta.get('date')} on this machine in {meta.get('seconds'):.0f} s "
-          f"(key {key[:12]}): the same recipe, data, library and PyTorch. It is kept in {shown_path(path.parent)}; "
-          "delete it, or call train_recipe(r), to train again.")
+          f"(key {key[:12]}): the same recipe, data, library and PyTorch. train_recipe(r) trains it again; the kept "
+          f"models are in {ENV_CACHE} (default ~/.cache/alexnet-lib/trained).")
     return Trained(model, kept.history, r.loaders(device=device, root=root))
 
 
