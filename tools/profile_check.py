@@ -10,8 +10,8 @@
 Each notebook runs in a fresh kernel with ``ALEXNET_PROFILE`` set; every ``fit`` call appends its
 final figures to a run log (``ALEXNET_RUN_LOG``), read back for the report. The executed copies
 go to ``build/profile-check/<profile>/`` (the committed notebooks are not touched). The models
-they train are kept for the notebooks after them (``ALEXNET_CACHE``, :mod:`alexnet_lib.runs.cache`)
-in a folder that starts empty, as on a learner's first pass (or in ``ALEXNET_CACHE`` when it is set). Then, unless
+they train are kept for the notebooks after them (:mod:`alexnet_lib.runs.cache`) in a folder that
+starts empty, as on a learner's first pass, or in ``ALEXNET_CACHE`` when it is set. Then, unless
 ``--no-tests``, the unit tests and doctests run on the same machine. The exit status is 1 when a
 notebook or a test failed.
 
@@ -134,8 +134,10 @@ def check_notebooks(profile: str, names: list[str], out: Path | None, times: dic
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     ok = True
-    fresh = tempfile.TemporaryDirectory(prefix="trained-")  # empty, as on a learner's first pass, then shared
-    cache = os.environ.get("ALEXNET_CACHE") or fresh.name  # set: reuse the models of an earlier call
+    # the kept models: ALEXNET_CACHE's (those of an earlier call), else a folder that starts empty, as on a learner's
+    # first pass, shared by the notebooks of this call and deleted with it
+    fresh = None if os.environ.get("ALEXNET_CACHE") else tempfile.TemporaryDirectory(prefix="trained-")
+    cache = fresh.name if fresh else os.environ["ALEXNET_CACHE"]
     for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
         if names and not any(path.stem.startswith(n) for n in names):
             continue

@@ -1,7 +1,7 @@
 """Train once: a model trained by a recipe is kept on disk, and a later notebook reuses it only when
 nothing it was trained from has changed.
 
-Notebooks 02, 06 and 08 train the same LeNet, and 06, 07 and 08 the same ``alexnet_cpu``: under the
+Notebooks 06 and 08 train the same LeNet, and 06, 07 and 08 the same ``alexnet_cpu``: under the
 ``cpu`` profile that is minutes each time. :func:`train_once` trains a recipe the first time and
 keeps the model with its history; after that it serves the kept one, and says so, when the *key*
 matches. The key is a hash of everything the trained weights depend on:
