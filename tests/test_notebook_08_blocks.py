@@ -125,3 +125,43 @@ def test_the_notebooks_checks_fail_on_a_wrong_block(cells, marker, mutation):
         return
     assert "False" in printed
 
+
+
+# The race: five small networks for Fashion-MNIST, built by the notebook's cell, trained by one recipe.
+RACE = [*DEFINITIONS, "small_networks = {"]
+
+
+@pytest.fixture(scope="module", name="race")
+def race_scope(cells) -> dict:
+    return defined_by_cells(cells, RACE, {"pd": pd, "layer_table": layer_table, "models": models})
+
+
+def test_each_small_network_scores_ten_classes_and_is_counted_as_pytorch_counts(race):
+    names = list(race["small_networks"])
+    assert names == ["LeNet", "VGG", "NiN", "Inception", "ResNet"]
+    for name in names:
+        net = race["build"](name).eval()
+        assert net(torch.randn(3, 1, 28, 28)).shape == (3, 10), name
+        assert race["sizes_28"][name]["params"] == _count(net), name
+    assert not any(isinstance(m, nn.Linear) for m in race["build"]("NiN").modules())  # NiN: pooled maps are the scores
+    assert sum(isinstance(m, race["Residual"]) for m in race["build"]("ResNet").modules()) == 3
+
+
+def test_the_small_networks_start_from_he_initialisation_and_their_seed(race):
+    net = race["build"]("VGG")
+    conv = net[1][2]  # the second block's second convolution: 32 maps in, 3×3
+    assert abs(conv.weight.std().item() / (2 / (32 * 9)) ** 0.5 - 1) < 0.05 and not conv.bias.any()
+    assert torch.equal(race["build"]("ResNet")[0].weight, race["build"]("ResNet")[0].weight)
+    assert not torch.equal(race["build"]("ResNet", seed=1)[0].weight, race["build"]("ResNet")[0].weight)
+
+
+def test_the_race_rates_are_those_chosen_on_validation(cells):
+    """The notebook's learning rates are, per network, the better on validation in benchmarks/tune_08_race.py's runs."""
+    tuning = pd.read_csv(ROOT / "benchmarks" / "tuning_08_race_cpu.csv")
+    assert "test_acc" not in tuning.columns  # the choice never saw a test figure
+    chosen = tuning.loc[tuning.groupby("network")["val_acc"].idxmax()].set_index("network")["lr"].to_dict()
+    scope: dict = {}
+    source = one_cell(cells, "learning_rates = {")
+    exec(next(line for line in source.splitlines() if line.startswith("learning_rates = {")), scope)
+    assert scope["learning_rates"] == chosen
+    assert "epochs // 2" in source and "replace(race, lr=lr)" in source  # one recipe, the rate alone differs
