@@ -304,9 +304,10 @@ def verify_images(split: ImageSplit, workers: int = 0, pca: bool = False) -> Col
     """Decode every image of ``split`` once, in ``workers`` processes, before any training; the colour components of a
     sample of their pixels (``PCA_PIXELS`` from each of at most ``PCA_IMAGES`` images) if ``pca``.
 
-    Its cost is one decoding of each image without resizing, about a third of an epoch's work: 725 JPEGs of 500×375 a
-    second per core on an AMD EPYC (ImageNet's 1.28 million training images: about 30 core-minutes). An image that does
-    not decode raises :class:`UnreadableImageError`, naming it and counting the others.
+    Its cost is one decoding of each image without resizing, less than half an epoch's work: 934 JPEGs of 500×375 a
+    second per core on an AMD EPYC, against 400 decoded and augmented (``benchmarks/bench_decode.py``); ImageNet's 1.28
+    million training images take about 23 core-minutes. An image that does not decode raises
+    :class:`UnreadableImageError`, naming it and counting the others.
     """
     every = max(1, len(split) // PCA_IMAGES) if pca else None
     loader = DataLoader(_Verify(split.paths, every), batch_size=64, num_workers=workers, collate_fn=_checked)
