@@ -19,15 +19,14 @@ import argparse
 import difflib
 import math
 import os
-import platform
 import sys
 import textwrap
 import traceback
 import warnings
-from importlib import metadata
 
-from ..config import get_config, is_true, shape_text, shown_path
+from ..config import is_true, shape_text
 from ..course.explain import explain_conv_output
+from .doctor import doctor_command
 from .training_run import (Signals, error_after, exit_status, is_out_of_memory, out_of_memory_text, print_run,
                            recipe_from_options, train_keeping_epochs)
 
@@ -36,68 +35,6 @@ ENV_TRACEBACK = "ALEXNET_TRACEBACK"
 # The commands import torch, torchvision and the modules built on them inside their functions, on
 # purpose (each such import says "deferred"): `python -m alexnet_lib --help` then answers at once,
 # and a Ctrl-C during start-up gets its one-line answer instead of a traceback from `import torch`.
-
-
-def _version(package: str) -> str:
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def doctor_report(download: bool = False, full_paths: bool = True) -> tuple[str, bool]:
-    """The environment check as text, and whether Fashion-MNIST is ready to use.
-
-    ``full_paths=False`` shows the data root as ``config.shown_path`` does (for notebook outputs).
-    """
-    import torch  # deferred: loads torch
-
-    from ..data import DataDamagedError, DataNotFoundError, ensure_fashion_mnist, fashion_mnist_counts, fashion_mnist_folder
-    from ..datasets.fashion_mnist import verify_fashion_mnist  # deferred, as the data: loads torch
-
-    cfg = get_config()
-    d2l = _version("d2l")
-    if d2l == "not installed":
-        d2l += " (optional, for the comparisons: pip install --no-deps d2l==1.0.3)"
-    device = cfg.device
-    if device == "cuda":
-        device += f" ({torch.cuda.get_device_name(0)})"
-    lines = [
-        "LeNet -> AlexNet: environment check",
-        f"  python       {platform.python_version()}",
-        f"  torch        {torch.__version__}",
-        f"  torchvision  {_version('torchvision')}",
-        f"  d2l          {d2l}",
-        f"  alexnet-lib  {_version('alexnet-lib')}",
-        f"  device       {device} ({torch.get_num_threads()} CPU threads)",
-        f"  profile      {cfg.profile.name} ({cfg.profile_source}): {cfg.profile.description}",
-        f"  data root    {cfg.data_root if full_paths else shown_path(cfg.data_root)} ({cfg.data_root_source})",
-    ]
-    try:
-        counts = ensure_fashion_mnist(cfg.data_root) if download else fashion_mnist_counts(cfg.data_root)
-        checked = verify_fashion_mnist(cfg.data_root) if counts is not None else []
-    except DataNotFoundError as exc:
-        lines.append(f"  Fashion-MNIST  {'damaged' if isinstance(exc, DataDamagedError) else 'not available'}:")
-        lines += ["    " + line for line in str(exc).splitlines()]
-        return "\n".join(lines), False
-    if counts is None:
-        lines.append(
-            f"  Fashion-MNIST  not found in {fashion_mnist_folder(cfg.data_root)}; "
-            "run `python -m alexnet_lib doctor --download` (needs internet) or set ALEXNET_DATA."
-        )
-        return "\n".join(lines), False
-    lines.append(f"  Fashion-MNIST  {counts['train']:,} training images, {counts['test']:,} test images")
-    if counts["train"] < 60_000 or counts["test"] < 10_000:
-        lines.append("                 (a subset of the official 60,000 / 10,000: figures are not comparable with published ones)")
-    lines.append("                 checked: magic numbers, sizes against headers, labels 0 to 9, labels per image;")
-    lines += [f"                   {line}" for line in checked]
-    return "\n".join(lines), True
-
-
-def _doctor(args: argparse.Namespace) -> int:
-    text, data_ready = doctor_report(download=args.download)
-    print(text)
-    return 0 if data_ready or not args.require_data else 1
 
 
 def _parse_input_size(text: str) -> tuple[int, ...]:
@@ -293,6 +230,10 @@ def _train(args: argparse.Namespace) -> int:
     from .folders import claim_run_folder  # deferred: loads torch
 
     r = recipe_from_options(args)
+    if args.data != "fashion-mnist":  # another data set: an image folder (issue 28)
+        from ..datasets.imagefolder import recipe_on_folder  # deferred: loads torch
+
+        r = recipe_on_folder(r, args.data, args.nproc)
     args.signals.hold()  # a signal while the folder is claimed is answered once the claim can be released
     run = claim_run_folder(args.out, args.model, force=args.force)
     try:
@@ -303,12 +244,18 @@ def _train(args: argparse.Namespace) -> int:
         check_recipe_fits(r, device, args.nproc, "use a smaller --batch or --set input_size"
                           + (" or fewer processes" if args.nproc > 1 else ""))
         model, history, failure = train_keeping_epochs(r, device, args.nproc, args.signals)
+        if hasattr(r, "scores") and failure is None and history is not None and not history.attrs["interrupted"]:
+            history.attrs.update(r.scores(model, device))  # an image folder's top-1 and top-5, saved with the history
         folder = run.save(model, history, model_kwargs=r.full_model_kwargs(), recipe=r.describe(), profile=r.profile,
                           seed=args.seed) if history is not None and len(history) else None
         stopped_by = (history.attrs.get("stopped_by") or args.signals.taken or "Ctrl-C"
                       if history is not None and history.attrs["interrupted"] else None)
         if history is not None:  # printed after saving: a closed terminal (SIGHUP) cannot lose the files
             print_run(r, history, args.nproc, folder, run.path, stopped_by)
+        if history is not None and "top_k" in history.attrs:
+            from ..datasets.imagefolder import scores_text  # deferred: loads torch
+
+            print(scores_text(history.attrs))
     finally:
         run.release()
     if failure is not None:
@@ -363,7 +310,7 @@ def _command(commands: argparse._SubParsersAction, common: argparse.ArgumentPars
 def _add_doctor(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     """The ``doctor`` command."""
     doctor = _command(
-        commands, common, "doctor", _doctor,
+        commands, common, "doctor", doctor_command,
         help="print versions, device, profile, data root and whether Fashion-MNIST is there and whole",
         description="Print Python, torch, torchvision and d2l versions, the device, the run profile, "
         "the data root and the Fashion-MNIST image counts, after checking the files (headers, sizes, labels, "
@@ -416,7 +363,7 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     train = _command(
         commands, common, "train", _train,
         help="train a model by its recipe, print the history and save it with a checkpoint",
-        description="Train MODEL on Fashion-MNIST with the recipe of the profile (alexnet_lib.recipes), show a "
+        description="Train MODEL on Fashion-MNIST (or --data) with the recipe of the profile (alexnet_lib.recipes), show a "
         "progress bar, print the history table and save history.csv and checkpoint.pt in --out "
         "(a new folder by default; a folder that holds a run is refused unless --force).",
     )
@@ -432,6 +379,8 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
     train.add_argument("--seed", type=int, default=0, help="seed of the weights, shuffling and dropout (default 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                        help="a model argument, e.g. --set activation=sigmoid (repeatable)")
+    train.add_argument("--data", default="fashion-mnist", metavar="DATA", help="fashion-mnist (the default), or "
+                       "imagefolder:PATH, with images in PATH/train/CLASS/ and PATH/val/CLASS/ (Krizhevsky et al.'s pipeline)")
     train.add_argument("--nproc", type=_at_least_one, default=1, metavar="N",
                        help="train on N processes with DistributedDataParallel: gloo on CPU, one GPU each on CUDA (default 1)")
 
