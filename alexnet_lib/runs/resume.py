@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -98,7 +99,7 @@ class ResumableEpochs(Callback):
         else:
             states = [torch.get_rng_state()]
         if self.rank == 0 and self.folder is not None:
-            write_together({Path(self.folder) / RESUME_FILE: self._bytes(run, states)})
+            self._write(run, states)
         if self.stop_after is not None and run.epoch + 1 >= self.stop_after and run.epoch + 1 < run.epochs:
             self.stopped = f"--stop-after {self.stop_after}"
             raise KeyboardInterrupt(self.stopped)
@@ -106,6 +107,16 @@ class ResumableEpochs(Callback):
     def after_fit(self, run) -> None:
         if getattr(self, "stopped", None):
             run.history.attrs["stopped_by"] = self.stopped
+
+    def _write(self, run, states: list) -> None:
+        """Write ``resume.pt``; if it cannot be (a full disk), say so once and train on: the run's own save comes last."""
+        try:
+            write_together({Path(self.folder) / RESUME_FILE: self._bytes(run, states)})
+        except OSError as error:
+            if not getattr(self, "warned", False):
+                self.warned = True
+                print(f"warning: epoch {run.epoch + 1} could not be saved to resume from ({error}); training goes on.",
+                      file=sys.stderr, flush=True)
 
     def _bytes(self, run, states: list) -> bytes:
         model = getattr(run.model, "module", run.model)
