@@ -252,7 +252,8 @@ def claim_and_plan(args, r, rank: int, world: int | None):
     if rank != 0:
         return None, None
     continuing = args.resume is not None and args.out is None
-    return claim_run_folder(args.out or args.resume, args.model, force=args.force, continuing=continuing), line
+    out = args.out if args.out is not None else args.resume  # an empty --out is refused, not replaced
+    return claim_run_folder(out, args.model, force=args.force, continuing=continuing), line
 
 
 def save_and_print(run, r, options, model, history, nproc: int | None) -> tuple[object, str | None]:
