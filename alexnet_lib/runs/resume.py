@@ -150,8 +150,8 @@ def resume_statement(saved: dict, r: Recipe, run_dir: str | Path, world: int) ->
     >>> from dataclasses import replace
     >>> from alexnet_lib.recipes import recipe
     >>> r = replace(recipe("lenet", "ci"), epochs=2)
-    >>> resume_statement({"recipe": _recipe_fields(r), "epoch": 1, "epochs": 2, "processes": 2}, r, "runs/a", 1)
-    'continuing runs/a after epoch 1 of 2, on 1 process instead of 2: the global batch stays 128 images (128 per process), and processes beyond the first 2 start from process 0's random state'
+    >>> print(resume_statement({"recipe": _recipe_fields(r), "epoch": 1, "epochs": 2, "processes": 1}, r, "runs/a", 2))
+    continuing runs/a after epoch 1 of 2, on 2 processes instead of 1: the global batch stays 128 images (64 per process); process 1 starts from process 0's random state
     """
     fields, ours = saved["recipe"], _recipe_fields(r)
     differ = next((name for name in ours if ours[name] != fields.get(name)), None)
@@ -165,8 +165,11 @@ def resume_statement(saved: dict, r: Recipe, run_dir: str | Path, world: int) ->
     if world != saved["processes"]:
         plural = "es" if world != 1 else ""
         line += (f", on {world} process{plural} instead of {saved['processes']}: the global batch stays {r.batch_size} images "
-                 f"({r.batch_size / world:g} per process), and processes beyond the first {saved['processes']} start from "
-                 "process 0's random state")
+                 f"({r.batch_size / world:g} per process)")
+        new = list(range(saved["processes"], world))
+        if new:
+            line += (f"; process{'es' if len(new) > 1 else ''} {', '.join(map(str, new))} start{'s' if len(new) == 1 else ''} "
+                     "from process 0's random state")
     return line
 
 
