@@ -13,6 +13,9 @@ on process 0's share of each batch (``attrs["train_figures"]`` says so).
 
 Ctrl-C, SIGTERM or SIGHUP stops all processes at the same batch (:class:`StopTogether`), as Ctrl-C stops ``fit``
 on one process: the history and weights of what was trained still come back.
+
+The processes are started here (``torch.multiprocessing``, one machine) or by ``torchrun`` (one node or many): either
+way each runs the same worker, and under torchrun this process is one of them (:func:`~.distributed.join`).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel as DDP
 from tqdm import tqdm
 
-from .distributed import check_backend, launch, rank_and_world, stop_asked
+from .distributed import check_backend, group_timeout, join, launch, rank_and_world, stop_asked, torchrun_ranks
 from ..callbacks import resolve_device
 from ..callbacks import Callback
 from ..recipes import Recipe, Trained
@@ -106,11 +109,13 @@ class StopTogether(Callback):
             raise KeyboardInterrupt(stop_asked() or "Ctrl-C")
 
 
-def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tuple[pd.DataFrame, dict] | None:
+def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str,
+            more_callbacks: Callable[[int, int], list[Callback]] | None = None) -> tuple[pd.DataFrame, dict] | None:
     """One process of :func:`train_recipe_distributed`: its model, its share of each batch, the same ``fit``."""
     rank, world = rank_and_world()
     tqdm.set_lock(threading.RLock())  # the progress bar's: a semaphore would be reported leaked if this process were killed
-    device = torch.device(device_type, rank) if device_type == "cuda" else torch.device(device_type)
+    local_rank = (torchrun_ranks() or (rank, world, rank))[2]  # its GPU on its node
+    device = torch.device(device_type, local_rank) if device_type == "cuda" else torch.device(device_type)
     data = r.loaders(device=device)
     model = r.build_model()
     # One process validates while the others go on to the next epoch's steps; a model with buffers
@@ -119,22 +124,29 @@ def _worker(r: Recipe, device_type: str, progress: bool, amp: bool | str) -> tup
     has_buffers = any(True for _ in model.buffers())
     val = data.val if rank == 0 or has_buffers else None
     flags = dist.new_group(backend="gloo")  # StopTogether's, on the CPU whatever the backend of the training
+    more = more_callbacks(rank, world) if more_callbacks else []  # before DDP: they may load the weights it shares
     with contextlib.nullcontext() if rank == 0 else contextlib.redirect_stdout(io.StringIO()):  # process 0 reports
         history = fit(model, (ShardedBatches(data.train, rank, world), val), test=data.test if rank == 0 else None,
                       device=device, progress=progress and rank == 0, announce=False, amp=amp,
-                      callbacks=[DistributedDataParallel(), StopTogether(flags)], **r.fit_kwargs())
+                      callbacks=[*more, DistributedDataParallel(), StopTogether(flags)], **r.fit_kwargs())
     if rank != 0:
         return None
     history.attrs.update(recipe=r.describe(), processes=world, train_figures="process 0's share of each batch")
     if history.attrs["interrupted"]:
-        history.attrs["stopped_by"] = stop_asked()
+        history.attrs["stopped_by"] = stop_asked() or history.attrs.get("stopped_by")
     return history, {k: v.cpu() for k, v in model.state_dict().items()}
 
 
-def train_recipe_distributed(r: Recipe, nproc: int, device: str | torch.device | None = None, *,
+def train_recipe_distributed(r: Recipe, nproc: int | None, device: str | torch.device | None = None, *,
                              progress: bool = True, amp: bool | str = "auto", timeout_s: float = 300.0,
-                             stop_requested: Callable[[], str | None] | None = None) -> Trained:
+                             stop_requested: Callable[[], str | None] | None = None,
+                             more_callbacks: Callable[[int, int], list[Callback]] | None = None) -> Trained:
     """Train by recipe ``r`` on ``nproc`` processes (gloo on CPU, nccl on CUDA); return what ``train_recipe`` returns.
+
+    ``nproc=None``: torchrun started this process and the others, on one node or many; this one trains as one of them,
+    and the model and history come back in rank 0 only (None elsewhere). ``ALEXNET_DIST_TIMEOUT`` replaces
+    ``timeout_s``. ``more_callbacks(rank, world)``, a module-level function or a picklable object, gives each process
+    callbacks to run before DistributedDataParallel's (saving resumable epochs, say).
 
     On CUDA each process takes one GPU (``nproc`` of them must be there). The recipe's batch size
     is the batch of all processes together: each takes ``batch_size / nproc`` images a step.
@@ -148,11 +160,18 @@ def train_recipe_distributed(r: Recipe, nproc: int, device: str | torch.device |
     backend = "nccl" if device.type == "cuda" else "gloo"
     if device.type not in ("cpu", "cuda"):
         raise ValueError(f"device {device.type!r}: several processes train on 'cpu' (gloo) or 'cuda' (nccl).")
-    check_backend(backend, nproc)
-    data = r.loaders(device=device)
-    results = launch(_worker, nproc, (r, device.type, progress, amp), backend=backend, timeout_s=timeout_s,
-                     stoppable=True, stop_requested=stop_requested)
-    history, state = results[0]
+    timeout_s, args = group_timeout(timeout_s), (r, device.type, progress, amp, more_callbacks)
+    if nproc is None:
+        result = join(_worker, args, backend=backend, timeout_s=timeout_s, stop_requested=stop_requested)
+        if result is None:  # not rank 0
+            return Trained(None, None, None)
+        history, state = result
+        data = None  # each process loaded its own
+    else:
+        check_backend(backend, nproc)
+        data = r.loaders(device=device)
+        results = launch(_worker, nproc, args, backend=backend, timeout_s=timeout_s, stoppable=True, stop_requested=stop_requested)
+        history, state = results[0]
     model = r.build_model()
     model.load_state_dict(state)
     return Trained(model.eval(), history, data)

@@ -14,12 +14,18 @@ workers that look (``parallel.ddp``'s, all at the same batch) return what they h
 :func:`exchange` is the one collective the two-GPU AlexNet needs, with its gradient: each process
 contributes its half of a layer's maps and receives both halves. :class:`Traffic` counts what each
 exchange sends and how long it waits.
+
+Under ``torchrun`` the processes are already there, on one node or many: :func:`join` runs the same worker function
+in this process, as one of them, meeting the others through torchrun's environment (``RANK``, ``WORLD_SIZE``,
+``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``). Any collective that waits more than ``ALEXNET_DIST_TIMEOUT``
+seconds (:func:`group_timeout`) ends the run, and a process that loses another names it, by rank and host.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import signal
 import socket
 import tempfile
@@ -34,11 +40,13 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-__all__ = ["DistributedError", "Exchange", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "rank_and_world", "stop_asked",
-           "sum_of_ranks"]
+__all__ = ["DistributedError", "ENV_TIMEOUT", "Exchange", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "group_timeout",
+           "join", "rank_and_world", "stop_asked", "sum_of_ranks", "torchrun_ranks"]
 
 _STOPPING = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
 _STOP_FILE: Path | None = None  # in a process of a stoppable launch: the file whose existence asks it to stop
+_STOP_REQUESTED: Callable[[], str | None] | None = None  # in a process that torchrun started: why it was asked to stop
+ENV_TIMEOUT = "ALEXNET_DIST_TIMEOUT"
 
 
 class DistributedError(RuntimeError):
@@ -192,6 +200,8 @@ def _ask_to_stop(folder: str | Path, why: str) -> None:
 def stop_asked() -> str | None:
     """In a process of a stoppable :func:`launch`: why the processes were asked to stop ('Ctrl-C', 'SIGTERM', ...),
     or None. A worker that looks after each step must agree with the others on when to stop (``parallel.ddp`` does)."""
+    if _STOP_REQUESTED is not None:
+        return _STOP_REQUESTED()
     try:
         return _STOP_FILE.read_text() if _STOP_FILE is not None else None
     except FileNotFoundError:
@@ -311,3 +321,88 @@ def _wait(context, nproc: int, timeout_s: float, stop_folder: str | None, stop_r
                 f"the {nproc} processes did not stop within {timeout_s:.0f} s of {asked} and were ended; nothing was saved."
                 if asked else f"the {nproc} processes did not finish within {3 * timeout_s:.0f} s and were stopped: "
                 "a process may be waiting for another that failed.")
+
+
+def torchrun_ranks(environ: dict[str, str] | None = None) -> tuple[int, int, int] | None:
+    """``(rank, world size, local rank)`` of this process when torchrun started it (its ``RANK``, ``WORLD_SIZE`` and
+    ``LOCAL_RANK``), else None.
+
+    >>> torchrun_ranks({"RANK": "3", "WORLD_SIZE": "4", "LOCAL_RANK": "1"}), torchrun_ranks({})
+    ((3, 4, 1), None)
+    """
+    env = os.environ if environ is None else environ
+    if "RANK" not in env or "WORLD_SIZE" not in env:
+        return None
+    try:
+        return int(env["RANK"]), int(env["WORLD_SIZE"]), int(env.get("LOCAL_RANK", "0"))
+    except ValueError:
+        raise DistributedError(f"RANK={env['RANK']!r}, WORLD_SIZE={env['WORLD_SIZE']!r}, LOCAL_RANK={env.get('LOCAL_RANK')!r}: "
+                               "torchrun sets these to whole numbers; unset them to train in one process.") from None
+
+
+def group_timeout(default: float, environ: dict[str, str] | None = None) -> float:
+    """How many seconds a collective may wait for the others: ``ALEXNET_DIST_TIMEOUT`` if set, else ``default``.
+
+    >>> group_timeout(300.0, {}), group_timeout(300.0, {"ALEXNET_DIST_TIMEOUT": "20"})
+    (300.0, 20.0)
+    """
+    text = (os.environ if environ is None else environ).get(ENV_TIMEOUT, "").strip()
+    try:
+        seconds = float(text) if text else default
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0:
+        raise DistributedError(f"{ENV_TIMEOUT}={text!r}: give the seconds a process may wait for the others, e.g. 300.")
+    return seconds
+
+
+def join(worker: Callable, args: tuple = (), *, backend: str = "gloo", timeout_s: float = 300.0,
+         stop_requested: Callable[[], str | None] | None = None):
+    """Run ``worker(*args)`` in this process, one of those torchrun started; return what it returns.
+
+    The process meets the others through torchrun's environment (``env://``), with ``timeout_s`` for every collective,
+    and leaves the group after. ``stop_requested`` answers :func:`stop_asked` (the command line's signals). An error in
+    the worker becomes a :class:`DistributedError` that names this process (rank, host); one that comes from losing
+    another process (its connection closed, or a collective timed out) names that one too.
+    """
+    global _STOP_REQUESTED
+    rank, world, local_rank = torchrun_ranks()
+    here = f"rank {rank} of {world} ({socket.gethostname()})"
+    if backend == "nccl":
+        torch.cuda.set_device(local_rank)
+    try:
+        dist.init_process_group(backend, init_method="env://", timeout=timedelta(seconds=timeout_s))
+    except Exception as error:
+        raise DistributedError(f"{here} could not meet the others at {os.environ.get('MASTER_ADDR')}:"
+                               f"{os.environ.get('MASTER_PORT')} ({_last_line(error)}); check that every node was started "
+                               "with the same --rdzv-endpoint and --nnodes.") from error
+    _STOP_REQUESTED, hosts = stop_requested or (lambda: None), [None] * world
+    try:
+        dist.all_gather_object(hosts, socket.gethostname())  # to name a process that is lost
+        return worker(*args)
+    except DistributedError:
+        raise
+    except Exception as error:
+        raise DistributedError(_lost(error, rank, hosts, timeout_s) or f"{here}: {_last_line(error)}") from error
+    finally:
+        _STOP_REQUESTED = None
+        dist.destroy_process_group()
+
+
+def _lost(error: BaseException, rank: int, hosts: list, timeout_s: float) -> str | None:
+    """What a failed exchange says about the process that was lost, in one sentence; None for any other error.
+
+    >>> _lost(RuntimeError("Read error [10.0.0.2]:1234: Connection reset by peer"), 0, ["a", "b"], 30)
+    'rank 0 of 2 (a) lost rank 1 of 2 (b): its connection closed (Connection reset by peer); that node or its process ended: see its own message, then continue with --resume.'
+    """
+    text = str(error)
+    closed = re.search(r"Connection (closed|reset)[^.]*|Broken pipe", text)
+    timed_out = re.search(r"[Tt]imed? ?out", text)
+    if not (closed or timed_out) or None in hosts:
+        return None
+    others = [f"rank {r} of {len(hosts)} ({host})" for r, host in enumerate(hosts) if r != rank]
+    who = others[0] if len(others) == 1 else "one of " + ", ".join(others)
+    why = (f"its connection closed ({closed[0]})" if closed else
+           f"it sent nothing for {timeout_s:g} s ({ENV_TIMEOUT}); it may hang, or its node may be unreachable")
+    return f"rank {rank} of {len(hosts)} ({hosts[rank]}) lost {who}: {why}; that node or its process ended: see its own " \
+           "message, then continue with --resume."

@@ -32,7 +32,7 @@ from .. import models
 from ..config import model_name, shape_text
 
 __all__ = [
-    "Checkpoint", "NoRoomError", "checkpoint_bytes", "history_bytes", "load_checkpoint", "save_checkpoint",
+    "Checkpoint", "NoRoomError", "checkpoint_bytes", "history_bytes", "load_checkpoint", "load_weights_only", "save_checkpoint",
     "save_history", "write_together",
 ]
 
@@ -260,8 +260,8 @@ def _unpacked_size(f: IO[bytes]) -> int:
         f.seek(0)
 
 
-def _load_weights_only(path: Path, map_location: str | torch.device) -> object:
-    """``torch.load(path, weights_only=True)``, its failures explained in one sentence."""
+def load_weights_only(path: Path, map_location: str | torch.device) -> object:
+    """``torch.load(path, weights_only=True)``, its failures explained in one sentence (a run's ``resume.pt`` too)."""
     try:
         with _open_regular_file(path) as f:
             size, unpacked = os.fstat(f.fileno()).st_size, _unpacked_size(f)
@@ -425,7 +425,7 @@ def load_checkpoint(
     'LeNet'
     """
     path = Path(path)
-    payload = _load_weights_only(path, map_location)
+    payload = load_weights_only(path, map_location)
     state, meta = _checked(path, payload)
     if model is None:
         model = _rebuilt(path, state, meta)

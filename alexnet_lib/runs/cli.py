@@ -27,8 +27,8 @@ import warnings
 from ..config import is_true, shape_text
 from ..course.explain import explain_conv_output
 from .doctor import doctor_command
-from .training_run import (Signals, error_after, exit_status, is_out_of_memory, out_of_memory_text, print_run,
-                           recipe_from_options, train_keeping_epochs)
+from .training_run import (Signals, checked_device, claim_and_plan, error_after, exit_status, is_out_of_memory, out_of_memory_text,
+                           processes_and_rank, recipe_from_options, save_and_print, tell_torchrun, train_keeping_epochs)
 
 ENV_TRACEBACK = "ALEXNET_TRACEBACK"
 
@@ -222,45 +222,37 @@ def _train(args: argparse.Namespace) -> int:
     In this order, so that nothing is loaded or trained in vain: the settings are checked and the recipe
     built, the output folder checked and claimed, the device, the processes and the memory checked; then the data
     are loaded and verified, the model's classes checked against the labels, and the model trained. A run that
-    stops early (a signal, a diverging loss, out of memory) saves what was trained (:mod:`alexnet_lib.runs.training_run`).
+    stops early (a signal, a diverging loss, out of memory) saves what was trained (:mod:`alexnet_lib.runs.training_run`),
+    and each epoch's end to ``--resume`` from (:mod:`alexnet_lib.runs.resume`). Under torchrun rank 0 alone saves.
     """
-    from ..callbacks import resolve_device  # deferred: loads torch
-    from ..course.memory import check_recipe_fits  # deferred: loads torch
-    from ..parallel.distributed import check_backend  # deferred: loads torch
-    from .folders import claim_run_folder  # deferred: loads torch
+    from .resume import ResumePlan  # deferred: loads torch
 
     r = recipe_from_options(args)
+    nproc, rank = processes_and_rank(args.nproc)
     if args.data != "fashion-mnist":  # another data set: an image folder (issue 28)
         from ..datasets.imagefolder import recipe_on_folder  # deferred: loads torch
 
-        r = recipe_on_folder(r, args.data, args.nproc)
+        r = recipe_on_folder(r, args.data, nproc)
     args.signals.hold()  # a signal while the folder is claimed is answered once the claim can be released
-    run = claim_run_folder(args.out, args.model, force=args.force)
+    run, line = claim_and_plan(args, r, rank, nproc)
+    history = folder = stopped_by = None
     try:
         args.signals.resume()
-        device = resolve_device(args.device)
-        if args.nproc > 1:
-            check_backend("nccl" if device.type == "cuda" else "gloo", args.nproc)
-        check_recipe_fits(r, device, args.nproc, "use a smaller --batch or --set input_size"
-                          + (" or fewer processes" if args.nproc > 1 else ""))
-        model, history, failure = train_keeping_epochs(r, device, args.nproc, args.signals)
+        device = checked_device(r, args.device, nproc)
+        if line:
+            print(line, flush=True)
+        plan = ResumePlan(str(run.path) if run else None, r, args.resume, args.stop_after)
+        model, history, failure = train_keeping_epochs(r, device, nproc, args.signals, plan)
         if hasattr(r, "scores") and failure is None and history is not None and not history.attrs["interrupted"]:
             history.attrs.update(r.scores(model, device))  # an image folder's top-1 and top-5, saved with the history
-        folder = run.save(model, history, model_kwargs=r.full_model_kwargs(), recipe=r.describe(), profile=r.profile,
-                          seed=args.seed) if history is not None and len(history) else None
-        stopped_by = (history.attrs.get("stopped_by") or args.signals.taken or "Ctrl-C"
-                      if history is not None and history.attrs["interrupted"] else None)
-        if history is not None:  # printed after saving: a closed terminal (SIGHUP) cannot lose the files
-            print_run(r, history, args.nproc, folder, run.path, stopped_by)
-        if history is not None and "top_k" in history.attrs:
-            from ..datasets.imagefolder import scores_text  # deferred: loads torch
-
-            print(scores_text(history.attrs))
+        if history is not None:  # rank 0
+            folder, stopped_by = save_and_print(run, r, args, model, history, nproc)
     finally:
-        run.release()
+        if run:
+            run.release()
     if failure is not None:
         raise error_after(failure, r, history, folder)
-    return exit_status(stopped_by) if stopped_by else 0
+    return exit_status(stopped_by) if stopped_by and not stopped_by.startswith("--stop-after") else 0
 
 
 def _parallel(args: argparse.Namespace) -> int:
@@ -381,8 +373,11 @@ def _add_train(commands: argparse._SubParsersAction, common: argparse.ArgumentPa
                        help="a model argument, e.g. --set activation=sigmoid (repeatable)")
     train.add_argument("--data", default="fashion-mnist", metavar="DATA", help="fashion-mnist (the default), or "
                        "imagefolder:PATH, with images in PATH/train/CLASS/ and PATH/val/CLASS/ (Krizhevsky et al.'s pipeline)")
-    train.add_argument("--nproc", type=_at_least_one, default=1, metavar="N",
-                       help="train on N processes with DistributedDataParallel: gloo on CPU, one GPU each on CUDA (default 1)")
+    train.add_argument("--nproc", type=_at_least_one, default=1, metavar="N", help="train on N processes of this machine with "
+                       "DistributedDataParallel, gloo on CPU, one GPU each on CUDA (default 1; on many nodes: torchrun)")
+    train.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR after its last complete epoch "
+                       "(give the options it was started with; it saves there unless --out)")
+    train.add_argument("--stop-after", type=_at_least_one, metavar="N", help="stop after epoch N, to --resume later")
 
 
 def _add_parallel(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -419,7 +414,7 @@ def _error(message: object, status: int, show_traceback: bool) -> int:
     """Print ``error: message`` on one line (after the traceback if asked for); return the exit status."""
     if show_traceback:
         traceback.print_exc()
-    print("error: " + " ".join(str(message).split()), file=sys.stderr)
+    print("error: " + tell_torchrun(" ".join(str(message).split())), file=sys.stderr)
     return status
 
 

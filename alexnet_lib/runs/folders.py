@@ -285,12 +285,14 @@ def _prepare(out: Path) -> bool:
     return created
 
 
-def claim_run_folder(out: str | Path | None, name: str, force: bool = False, parent: str | Path = "runs") -> RunFolder:
+def claim_run_folder(out: str | Path | None, name: str, force: bool = False, parent: str | Path = "runs",
+                     continuing: bool = False) -> RunFolder:
     """Check and claim the folder for a run of model ``name``, before any data is loaded.
 
     ``out=None``: a new folder under ``parent`` (see :func:`new_run_folder`). Otherwise ``out``
     must be a folder, or creatable as one, that we can write in, and hold no run unless
-    ``force``. Raises :class:`RunFolderError` with what to do.
+    ``force``, or ``continuing`` (the run resumes the one there, whose results it replaces).
+    Raises :class:`RunFolderError` with what to do.
 
     >>> import tempfile
     >>> with tempfile.TemporaryDirectory() as folder:
@@ -328,7 +330,7 @@ def claim_run_folder(out: str | Path | None, name: str, force: bool = False, par
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
-    if force:
+    if force or continuing:
         return run
     found = [name for name in RESULT_FILES if os.path.lexists(folder / name)]
     if found:

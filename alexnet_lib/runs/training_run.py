@@ -22,16 +22,19 @@ Importing this module loads no torch: the command line takes signals before it i
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import signal
 import threading
+import time
 from dataclasses import replace
 
 from ..config import is_whole_number
 
-__all__ = ["Signals", "TrainingWatch", "error_after", "exit_status", "is_out_of_memory", "out_of_memory_text", "print_run",
-           "recipe_from_options", "signal_name", "train_keeping_epochs"]
+__all__ = ["Signals", "TrainingWatch", "checked_device", "claim_and_plan", "error_after", "exit_status", "is_out_of_memory", "out_of_memory_text",
+           "print_run", "processes_and_rank", "recipe_from_options", "save_and_print", "signal_name", "tell_torchrun",
+           "train_keeping_epochs"]
 
 _TAKEN = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]  # no SIGHUP on Windows
 
@@ -178,24 +181,27 @@ def out_of_memory_text(error: BaseException) -> str:
     return "ran out of memory" + (f" (an allocation of {size} failed)" if size else "")
 
 
-def train_keeping_epochs(r, device, nproc: int, signals: Signals):
+def train_keeping_epochs(r, device, nproc: int | None, signals: Signals, plan=None):
     """The model, the history and the error that ended training early (a divergence, out of memory; else None),
-    trained by recipe ``r`` in this process or in ``nproc`` processes (DDP), while ``signals`` are taken. After an
-    error the model and history hold the complete epochs (both None when no epoch was complete)."""
+    trained by recipe ``r`` in this process or in ``nproc`` processes (DDP; None: those torchrun started, the model and
+    history coming back in rank 0 only), while ``signals`` are taken. ``plan`` (:class:`~.resume.ResumePlan`) saves
+    each epoch to resume from, or resumes. After an error the model and history hold the complete epochs (both None
+    when no epoch was complete)."""
     from ..training import TrainingDiverged  # deferred: loads torch
 
-    if nproc > 1:
+    if nproc != 1:
         from ..parallel.ddp import train_recipe_distributed  # deferred: loads torch
 
         signals.phase = "distributed"
-        model, history, _ = train_recipe_distributed(r, nproc, device, stop_requested=signals.stop_requested)
+        model, history, _ = train_recipe_distributed(r, nproc, device, stop_requested=signals.stop_requested,
+                                                      more_callbacks=plan)
         signals.phase = "saving"
         return model, history, None
     from ..recipes import train_recipe  # deferred: loads torch
 
     watch = TrainingWatch(signals)
     try:
-        model, history, _ = train_recipe(r, device=device, callbacks=[watch])
+        model, history, _ = train_recipe(r, device=device, callbacks=[watch, *(plan() if plan else [])])
         return model, history, None
     except TrainingDiverged as exc:
         return exc.model, exc.history, exc
@@ -203,6 +209,84 @@ def train_keeping_epochs(r, device, nproc: int, signals: Signals):
         if not is_out_of_memory(exc):
             raise
         return *(watch.complete_epochs() or (None, None)), exc
+
+
+def processes_and_rank(nproc: int) -> tuple[int | None, int]:
+    """The ``nproc`` that :func:`train_keeping_epochs` takes, and this process's rank: ``(None, RANK)`` under torchrun,
+    else ``(nproc, 0)`` (``--nproc``, which starts processes on this machine, is refused under torchrun)."""
+    from ..parallel.distributed import torchrun_ranks  # deferred: loads torch
+
+    ranks = torchrun_ranks()
+    if ranks is None:
+        return nproc, 0
+    if nproc != 1:
+        raise ValueError(f"--nproc {nproc} starts processes on this machine, but torchrun started this one (rank {ranks[0]} "
+                         f"of {ranks[1]}); leave --nproc out and give torchrun --nproc-per-node {nproc}.")
+    return None, ranks[0]
+
+
+def checked_device(r, device: str | None, nproc: int | None):
+    """The device (``--device``, else the best), checked with the processes' backend and the memory the recipe needs."""
+    from ..callbacks import resolve_device  # deferred: loads torch
+    from ..course.memory import check_recipe_fits  # deferred: loads torch
+    from ..parallel.distributed import check_backend  # deferred: loads torch
+
+    device = resolve_device(device)
+    if nproc is not None and nproc > 1:
+        check_backend("nccl" if device.type == "cuda" else "gloo", nproc)
+    check_recipe_fits(r, device, nproc or 1, "use a smaller --batch or --set input_size" + (" or fewer processes" if nproc != 1 else ""))
+    return device
+
+
+def claim_and_plan(args, r, rank: int, world: int | None):
+    """Rank 0: the run folder claimed (``--out``, else the ``--resume`` folder, else a new one), and the line that says
+    where a resumed run continues; other ranks: ``(None, None)``, as they write nothing. A ValueError before anything is
+    claimed if ``--resume`` cannot continue with these options."""
+    from .folders import claim_run_folder  # deferred: loads torch
+    from .resume import load_resume, resume_statement  # deferred: loads torch
+
+    line = None
+    if args.resume is not None:
+        world = world or int(os.environ.get("WORLD_SIZE", "1"))
+        line = resume_statement(load_resume(args.resume), r, args.resume, world)
+    if rank != 0:
+        return None, None
+    continuing = args.resume is not None and args.out is None
+    out = args.out if args.out is not None else args.resume  # an empty --out is refused, not replaced
+    return claim_run_folder(out, args.model, force=args.force, continuing=continuing), line
+
+
+def save_and_print(run, r, options, model, history, nproc: int | None) -> tuple[object, str | None]:
+    """Rank 0, after training: save the history and weights in the claimed ``run`` folder (if an epoch has rows),
+    remove its ``resume.pt`` once every epoch is done, and print the run; return the folder the files went to (None:
+    nothing saved) and what stopped training early (a signal's name, ``--stop-after N``; None: nothing)."""
+    from .resume import remove_when_complete  # deferred: loads torch
+
+    folder = run.save(model, history, model_kwargs=r.full_model_kwargs(), recipe=r.describe(), profile=r.profile,
+                      seed=options.seed) if len(history) else None
+    if folder is not None:
+        remove_when_complete(run.path, history, r.epochs)
+    stopped_by = history.attrs.get("stopped_by") or options.signals.taken or "Ctrl-C" if history.attrs["interrupted"] else None
+    # printed after saving: a closed terminal (SIGHUP) cannot lose the files
+    print_run(r, history, nproc or int(os.environ.get("WORLD_SIZE", "1")), folder, run.path, stopped_by)
+    if "top_k" in history.attrs:  # an image folder's top-1 and top-5
+        from ..datasets.imagefolder import scores_text  # deferred: loads torch
+
+        print(scores_text(history.attrs))
+    return folder, stopped_by
+
+
+def tell_torchrun(message: str) -> str:
+    """``message``, also written where torchrun reads why its process failed (``TORCHELASTIC_ERROR_FILE``, when torchrun
+    started this one), so that its summary shows the sentence instead of "error_file: <N/A>"."""
+    path = os.environ.get("TORCHELASTIC_ERROR_FILE")
+    if path:
+        try:
+            with open(path, "w", encoding="utf-8") as file:
+                json.dump({"message": message, "timestamp": int(time.time())}, file)
+        except OSError:  # the sentence is printed all the same
+            pass
+    return message
 
 
 def error_after(failure: Exception, r, history, folder) -> Exception:
