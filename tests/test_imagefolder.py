@@ -5,6 +5,9 @@ Every folder is generated here (JPEGs and PNGs, mixed sizes, RGB and grey); noth
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +20,11 @@ from PIL import Image
 from alexnet_lib.course.augmentation import ten_crop
 from alexnet_lib.datasets import imagefolder as imf
 from alexnet_lib.datasets.flowers102 import IMAGENET_STD
+from alexnet_lib.parallel.ddp import ShardedBatches
 from alexnet_lib.runs.checkpoints import load_checkpoint
 from alexnet_lib.runs.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _image(rng: np.random.Generator, label: int, grey: bool) -> Image.Image:
@@ -178,3 +184,38 @@ def test_models_for_one_grey_channel_and_unknown_data_are_refused(folder, capsys
     assert status == 2 and "cannot be built for colour images" in err
     status, _, err = _run(capsys, "alexnet_2012", "--data", "cifar10")
     assert status == 2 and "write fashion-mnist (the default) or imagefolder:PATH" in err
+
+
+def test_a_sharded_loader_yields_each_process_its_share_of_each_batch_with_its_crops_and_colours(folder):
+    # 48 images in batches of 20: 20, 20, 8; on 3 processes each takes 7 or 6 of the first two and 3 or 2 of the last
+    whole, *parts = (imf.imagefolder_loaders(folder, 20, 32, seed=3, workers=0, device="cpu").train for _ in range(4))
+    shares = [list(ShardedBatches(part, rank, 3)) for rank, part in enumerate(parts)]
+    assert [len(y) for _, y in shares[1]] == [7, 7, 3] and len(parts[0]) == len(whole) == 3  # as ShardedBatches counts
+    for k, (x, y) in enumerate(whole):
+        for rank in range(3):
+            assert torch.equal(shares[rank][k][1], y[rank::3]) and torch.equal(shares[rank][k][0], x[rank::3])
+    assert [len(y) for _, y in ShardedBatches(parts[0].shard(0, 1), 0, 9)] == [3, 3]  # the batch of 8 < 9: left out
+    assert torch.equal(ShardedBatches(parts[0], 0, 3).labels, whole.labels)  # fit checks the classes against all labels
+
+
+@pytest.mark.slow
+def test_two_processes_train_an_image_folder_to_the_weights_of_one_and_report_once(tmp_path, monkeypatch):
+    # alexnet with dropout=0: dropout draws its masks in each process, so no model with dropout can match one process
+    root = make_folder(tmp_path / "five", classes=5, train=4, val=2)  # 20 images: batches of 16 and 4 halve exactly
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ONEDNN_MAX_CPU_ISA": "AVX2", "OMP_NUM_THREADS": "1"}  # float32
+    for name in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "ALEXNET_TRACEBACK"):
+        env.pop(name, None)
+    train = ["alexnet", "--set", "dropout=0", "--data", f"imagefolder:{root}", "--set", "input_size=64", "--epochs", "1",
+             "--batch", "16", "--device", "cpu"]
+    two = subprocess.Popen([sys.executable, "-m", "alexnet_lib", "train", *train, "--nproc", "2", "--out",
+                            str(tmp_path / "two")], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")  # meanwhile, the same run in this process
+    assert main(["train", *train, "--out", str(tmp_path / "one")]) == 0
+    out, err = two.communicate(timeout=120)
+    assert two.returncode == 0, err[-3000:]
+    assert "2 processes, training figures of process 0's share" in out
+    assert out.count("top-1") == out.count("top-5") == 2 and out.count("validation, 10 images") == 1  # one line, printed once
+    single, double = (load_checkpoint(tmp_path / run / "checkpoint.pt") for run in ("one", "two"))
+    assert double.history.attrs["top_k"] == 5 and double.history.attrs["val_images"] == 10
+    weights = [c.model.state_dict() for c in (single, double)]
+    assert max((weights[0][k] - weights[1][k]).abs().max().item() for k in weights[0]) < 1e-5

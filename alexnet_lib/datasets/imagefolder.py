@@ -11,7 +11,8 @@ The pipeline, image by image in DataLoader worker processes: the shorter side is
 evaluation takes the centre crop (torchvision's ``Resize(256)``, ``CenterCrop(224)``) or, for the final figures, the
 ten patches (:func:`alexnet_lib.course.augmentation.ten_crop`, softmax averaged). In the main process the batch
 becomes float, gets the paper's PCA colour shift (training only; the components of a sample of training pixels) and
-is normalised with the ImageNet statistics.
+is normalised with the ImageNet statistics. On several processes (``--nproc``, torchrun) each decodes only its share
+of each batch (:meth:`ImageFolderLoader.shard`), with the crops and colour shifts one process would give those images.
 
 Bad data stop the run before training, each in one sentence that names the file or folder and the fix: a missing
 ``train/`` or ``val/``, an empty class folder, classes that differ between the splits (:func:`image_folder_splits`),
@@ -21,6 +22,7 @@ and any file that does not decode (:func:`verify_images`, which decodes every im
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from ..course.augmentation import ColourPCA, TenCrop, colour_pca, pca_colour_shi
 from ..course.evaluation import topk_errors
 from ..data import DataDamagedError, DataLoaders, DataNotFoundError
 from ..facts.paper import PAPER
+from ..parallel.distributed import rank_and_world
 from ..recipes import Recipe
 from .flowers102 import IMAGENET_MEAN, IMAGENET_STD
 
@@ -215,28 +218,40 @@ class _Views(Dataset):
 
 
 class _Draws(Sampler):
-    """One pass's ``(index, draw)`` pairs: the order (shuffled or not) and a seed per image, from ``seed`` and ``epoch``."""
+    """One pass's batches of ``(index, draw)`` pairs: the order (shuffled or not) and a seed per image, from ``seed`` and
+    ``epoch``. With ``world`` processes, process ``rank``'s share of each batch: its items ``rank``, ``rank + world``,
+    ...; a batch with fewer items than processes is left out, by all alike (as ``ShardedBatches`` leaves it out)."""
 
-    def __init__(self, n: int, shuffle: bool) -> None:
-        self.n, self.shuffle, self.seed, self.epoch = n, shuffle, 0, 0
+    def __init__(self, n: int, batch_size: int, shuffle: bool) -> None:
+        self.n, self.batch_size, self.shuffle, self.seed, self.epoch = n, batch_size, shuffle, 0, 0
+        self.rank, self.world = 0, 1  # one process: the whole batch
 
     def __len__(self) -> int:
-        return self.n
+        return -(-self.n // self.batch_size)  # the batches of one process, as ShardedBatches counts them
 
     def __iter__(self):
         generator = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % 2**63)  # as BatchLoader's
         order = torch.randperm(self.n, generator=generator) if self.shuffle else torch.arange(self.n)
-        return iter(zip(order.tolist(), torch.randint(0, 2**62, (self.n,), generator=generator).tolist()))
+        pairs = list(zip(order.tolist(), torch.randint(0, 2**62, (self.n,), generator=generator).tolist()))
+        batches = (pairs[start : start + self.batch_size] for start in range(0, self.n, self.batch_size))
+        return (batch[self.rank :: self.world] for batch in batches if len(batch) >= self.world)
 
 
 def default_workers() -> int:
-    """DataLoader worker processes to decode with: the cores this process may use, at most 8.
+    """DataLoader worker processes to decode with: the cores this process may use, shared with the other training
+    processes of this machine (torchrun's ``LOCAL_WORLD_SIZE``, else the process group's, for ``--nproc``), at most 8.
 
     >>> 1 <= default_workers() <= 8
     True
     """
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(8, cores))
+    return max(1, min(8, cores // int(os.environ.get("LOCAL_WORLD_SIZE") or rank_and_world()[1])))
+
+
+def _worker_processes(workers: int) -> dict[str, object]:
+    """How the DataLoader's ``workers`` start: forked on Linux, its default, also in the processes ``--nproc`` spawns
+    (where they would be spawned too, each importing torch again: seconds per pass); elsewhere the default."""
+    return {"num_workers": workers, "multiprocessing_context": "fork" if workers and sys.platform == "linux" else None}
 
 
 class ImageFolderLoader:
@@ -245,15 +260,16 @@ class ImageFolderLoader:
     against some 0.05 s to start them again), then
     float, shifted by ``pca`` (training) and normalised, on ``device``. ``mode``: ``train`` (random crops and mirror
     images, shuffled), ``centre`` or ``square`` (the ``load_size`` square, for the ten patches). :meth:`set_epoch` sets
-    the pass, as :class:`alexnet_lib.data.BatchLoader`'s does; ``labels`` are all the split's labels."""
+    the pass, as :class:`alexnet_lib.data.BatchLoader`'s does; ``labels`` are all the split's labels; after
+    :meth:`shard` it decodes and yields one process's share of each batch only."""
 
     def __init__(self, split: ImageSplit, batch_size: int, *, image_size: int, load_size: int, mode: str = "centre",
                  pca: ColourPCA | None = None, seed: int = 0, workers: int = 0, device: str | torch.device = "cpu") -> None:
         self.split, self.labels, self.pca, self.seed, self.epoch = split, split.labels, pca, seed, 0
         self.device = resolve_device(device)
-        self.sampler = _Draws(len(split), shuffle=mode == "train")
-        self.loader = DataLoader(_Views(split, mode, load_size, image_size), batch_size=batch_size, sampler=self.sampler,
-                                 num_workers=workers, persistent_workers=False, pin_memory=self.device.type == "cuda")
+        self.sampler = _Draws(len(split), batch_size, shuffle=mode == "train")
+        self.loader = DataLoader(_Views(split, mode, load_size, image_size), batch_sampler=self.sampler,
+                                 **_worker_processes(workers), persistent_workers=False, pin_memory=self.device.type == "cuda")
         self.mean, self.std = (torch.tensor(v, device=self.device).view(1, 3, 1, 1) for v in (IMAGENET_MEAN, IMAGENET_STD))
 
     def __len__(self) -> int:
@@ -263,14 +279,22 @@ class ImageFolderLoader:
         """Make the next pass the ``epoch``-th (its order, crops and colour shifts), with a new ``seed`` if one is given."""
         self.epoch, self.seed = int(epoch), self.seed if seed is None else int(seed)
 
+    def shard(self, rank: int, world: int) -> ImageFolderLoader:
+        """Yield process ``rank``'s share of each batch from now on, the images ``rank``, ``rank + world``, ... that
+        :class:`~alexnet_lib.parallel.ddp.ShardedBatches` would take, with their crops and colour shifts; decode only
+        those. Returns this loader."""
+        self.sampler.rank, self.sampler.world = rank, world
+        return self
+
     def __iter__(self):
         self.sampler.seed, self.sampler.epoch = self.seed, self.epoch
         alphas = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch + 7919) % 2**63)  # the colour shifts
         self.epoch += 1
-        for x, y in self.loader:
+        n, size, rank, world = len(self.split), self.sampler.batch_size, self.sampler.rank, self.sampler.world
+        for k, (x, y) in enumerate(self.loader):  # only the last batch may be short, or left out: k counts them all
             x = x.to(self.device, non_blocking=True).float().div_(255)
-            if self.pca is not None:
-                draws = torch.randn(len(x), 3, generator=alphas) * PAPER.pca_alpha_std.value
+            if self.pca is not None:  # the whole batch's shifts, as one process draws them, then this share's
+                draws = torch.randn(min(size, n - k * size), 3, generator=alphas)[rank::world] * PAPER.pca_alpha_std.value
                 x += torch.stack([pca_colour_shift(self.pca, a) for a in draws]).to(self.device)[:, :, None, None]
             yield x.sub_(self.mean).div_(self.std), y.to(self.device)
 
@@ -310,7 +334,7 @@ def verify_images(split: ImageSplit, workers: int = 0, pca: bool = False) -> Col
     :class:`UnreadableImageError`, naming it and counting the others.
     """
     every = max(1, len(split) // PCA_IMAGES) if pca else None
-    loader = DataLoader(_Verify(split.paths, every), batch_size=64, num_workers=workers, collate_fn=_checked)
+    loader = DataLoader(_Verify(split.paths, every), batch_size=64, collate_fn=_checked, **_worker_processes(workers))
     problems, samples = [], []
     for batch in loader:
         problems += [problem for problem, _ in batch if problem]
@@ -410,7 +434,7 @@ class ImageFolderRecipe(Recipe):
                                   device=device)
 
 
-def recipe_on_folder(r: Recipe, data: str, nproc: int = 1) -> ImageFolderRecipe:
+def recipe_on_folder(r: Recipe, data: str) -> ImageFolderRecipe:
     """Recipe ``r`` (its model, optimisation and side) trained on the image folder of ``data``, ``'imagefolder:PATH'``
     (the command line's ``--data``), after checking the folder's layout (:func:`image_folder_splits`).
 
@@ -420,8 +444,6 @@ def recipe_on_folder(r: Recipe, data: str, nproc: int = 1) -> ImageFolderRecipe:
     """
     if not data.startswith(DATA_PREFIX) or not data.removeprefix(DATA_PREFIX):
         raise ValueError(f"--data {data!r} is not a data set: write fashion-mnist (the default) or {DATA_PREFIX}PATH.")
-    if nproc > 1:
-        raise ValueError(f"--data {data} trains in one process for now; leave out --nproc {nproc}.")
     spec = models.entry(r.model)
     colour = {"in_channels": 3} if "in_channels" in spec.arguments else {}
     if not colour and spec.input_size[0] != 3:

@@ -45,6 +45,8 @@ class ShardedBatches:
 
     Every process must iterate a loader that yields the same batches. A batch with fewer
     images than processes is skipped by all of them alike (no process gets an empty share).
+    A loader with a ``shard(rank, world)`` method (an image folder's) is asked to yield that
+    share itself, so that it decodes only this process's images; its ``labels`` are kept.
 
     >>> import torch
     >>> batches = [(torch.arange(6), torch.arange(6)), (torch.arange(1), torch.arange(1))]
@@ -56,6 +58,11 @@ class ShardedBatches:
         if not 0 <= rank < world:
             raise ValueError(f"rank={rank} should be between 0 and world - 1 = {world - 1}.")
         self.loader, self.rank, self.world = loader, rank, world
+        self.by_loader = hasattr(loader, "shard")
+        if self.by_loader:
+            loader.shard(rank, world)
+        if hasattr(loader, "labels"):  # all the training labels: fit checks the model's outputs against them
+            self.labels = loader.labels
 
     def __len__(self) -> int:
         return len(self.loader)
@@ -65,6 +72,9 @@ class ShardedBatches:
             self.loader.set_epoch(epoch, seed)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        if self.by_loader:
+            yield from self.loader
+            return
         for x, y in self.loader:
             if len(y) >= self.world:
                 yield x[self.rank::self.world], y[self.rank::self.world]

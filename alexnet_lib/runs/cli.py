@@ -232,7 +232,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.data != "fashion-mnist":  # another data set: an image folder (issue 28)
         from ..datasets.imagefolder import recipe_on_folder  # deferred: loads torch
 
-        r = recipe_on_folder(r, args.data, nproc)
+        r = recipe_on_folder(r, args.data)
     args.signals.hold()  # a signal while the folder is claimed is answered once the claim can be released
     run, line = claim_and_plan(args, r, rank, nproc)
     history = folder = stopped_by = None
