@@ -36,11 +36,11 @@ from torchvision.transforms.v2 import functional as TF
 
 from .. import models
 from ..callbacks import resolve_device
-from ..course.augmentation import ColourPCA, TenCrop, colour_pca, pca_colour_shift, ten_crop
+from ..course.augmentation import ColourPCA, TenCrop, colour_pca, pca_colour_shift
 from ..course.evaluation import topk_errors
 from ..data import DataDamagedError, DataLoaders, DataNotFoundError
 from ..facts.paper import PAPER
-from ..parallel.distributed import rank_and_world
+from ..parallel.distributed import rank_and_world, usable_cores
 from ..recipes import Recipe
 from .flowers102 import IMAGENET_MEAN, IMAGENET_STD
 
@@ -244,8 +244,7 @@ def default_workers() -> int:
     >>> 1 <= default_workers() <= 8
     True
     """
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    return max(1, min(8, cores // int(os.environ.get("LOCAL_WORLD_SIZE") or rank_and_world()[1])))
+    return max(1, min(8, usable_cores() // int(os.environ.get("LOCAL_WORLD_SIZE") or rank_and_world()[1])))
 
 
 def _worker_processes(workers: int) -> dict[str, object]:

@@ -41,7 +41,7 @@ import torch.distributed as dist
 import torch.multiprocessing as mp
 
 __all__ = ["DistributedError", "ENV_TIMEOUT", "Exchange", "launch", "exchange", "Traffic", "TRAFFIC", "free_port", "group_timeout",
-           "join", "rank_and_world", "stop_asked", "sum_of_ranks", "torchrun_ranks"]
+           "join", "rank_and_world", "stop_asked", "sum_of_ranks", "torchrun_ranks", "usable_cores"]
 
 _STOPPING = [signal.SIGINT, signal.SIGTERM, *([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])]
 _STOP_FILE: Path | None = None  # in a process of a stoppable launch: the file whose existence asks it to stop
@@ -64,6 +64,15 @@ def free_port() -> int:
                                "check that the loopback interface is up and not blocked.") from error
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity where the system tells it, else all of the machine's).
+
+    >>> usable_cores() >= 1
+    True
+    """
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def rank_and_world() -> tuple[int, int]:
     """This process's rank and the number of processes (0 and 1 outside a process group)."""
     if dist.is_available() and dist.is_initialized():
@@ -81,7 +90,7 @@ def check_backend(backend: str, nproc: int) -> None:
     """
     if not isinstance(nproc, int) or isinstance(nproc, bool) or nproc < 1:
         raise DistributedError(f"nproc={nproc!r}: use a whole number of processes >= 1.")
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cores = usable_cores()
     most = max(cores, 2)  # two always run (the 2012 split has two halves), taking turns on a single core
     if backend == "gloo" and nproc > most:  # processes that share a core take turns, and each step waits for the slowest
         raise DistributedError(f"nproc={nproc}: this process may use {cores} CPU core{'s' if cores != 1 else ''}, and "
