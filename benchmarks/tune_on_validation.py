@@ -37,30 +37,37 @@ AUGMENT = {  # augmentation name: changes to a recipe (a 28×28 LeNet crops at 2
     "flips + crops (padding 2)": lambda side: {"flip": True, "crop": side, "padding": 2},
     "flips + crops (padding 4)": lambda side: {"flip": True, "crop": side, "padding": 4},
 }
+CROPS = "flips + crops (padding 2)"
+LONGER = (40, 60, 80)  # the last round of each: the epochs, at the recipe chosen before it (40: the budget's cap)
 GRIDS = {  # run name: (model, model arguments, rounds); a round: learning rates × augmentations × weight decays × batches
-    "lenet": ("lenet", {"activation": "relu"}, [((0.03, 0.1, 0.3), ("none", "flips + crops (padding 2)"), (0.0,), (128,))]),
-    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, [((0.1, 0.3, 1.0), ("flips + crops (padding 2)",), (0.0,), (128,))]),
+    # × epochs
+    "lenet": ("lenet", {"activation": "relu"}, [((0.03, 0.1, 0.3), ("none", CROPS), (0.0,), (128,), (40,)),
+                                                ((0.1,), (CROPS,), (0.0,), (128,), LONGER)]),
+    "lenet_sigmoid": ("lenet", {"activation": "sigmoid"}, [((0.1, 0.3, 1.0), (CROPS,), (0.0,), (128,), (40,)),
+                                                           ((1.0,), (CROPS,), (0.0,), (128,), LONGER)]),
     "alexnet_cpu": ("alexnet_cpu", {}, [
-        ((0.01, 0.02, 0.05), ("flips", "flips + crops (padding 2)", "flips + crops (padding 4)"), (5e-4, 5e-3), (128,)),
-        ((0.01, 0.02, 0.05), ("flips + crops (padding 2)",), (5e-4,), (64,)),  # round 3: twice the steps, round 2's best
+        ((0.01, 0.02, 0.05), ("flips", CROPS, "flips + crops (padding 4)"), (5e-4, 5e-3), (128,), (40,)),
+        ((0.01, 0.02, 0.05), (CROPS,), (5e-4,), (64,), (40,)),  # round 3: twice the steps, round 2's best
+        ((0.02,), (CROPS,), (5e-4,), (128,), LONGER),  # round 4: longer, at round 2's recipe
     ]),
 }
-SETTING = ["lr", "augmentation", "weight_decay", "batch_size"]
+SETTING = ["lr", "augmentation", "weight_decay", "batch_size", "epochs"]
 SEEDS = (0, 1, 2)
-FIELDS = ["run", *SETTING, "seed", "epochs", "val_acc", "test_acc", "seconds", "diverged", "chosen", "machine", "date"]
+FIELDS = ["run", *SETTING, "seed", "val_acc", "test_acc", "seconds", "diverged", "chosen", "machine", "date"]
 
 
-def train(name: str, lr: float, augmentation: str, weight_decay: float, batch_size: int, seed: int, test: bool) -> dict:
+def train(name: str, lr: float, augmentation: str, weight_decay: float, batch_size: int, epochs: int, seed: int,
+          test: bool) -> dict:
     model, kwargs, _ = GRIDS[name]
     base = recipe(model, get_config().profile, **kwargs)
-    r = replace(base, lr=lr, weight_decay=weight_decay, batch_size=batch_size, seed=seed,
+    r = replace(base, lr=lr, weight_decay=weight_decay, batch_size=batch_size, epochs=epochs, seed=seed,
                 **AUGMENT[augmentation](base.resize or 28))
     try:
         history = train_recipe(r, test=test, progress=False, announce=False).history
     except TrainingDiverged as diverged:  # a rate too large: the run counts as 0% on validation
         history, test = diverged.history, False
         history.loc[len(history), "val_acc"] = 0.0
-    return {"run": name, "lr": lr, "augmentation": augmentation, "weight_decay": weight_decay, "batch_size": batch_size, "seed": seed, "epochs": len(history),
+    return {"run": name, "lr": lr, "augmentation": augmentation, "weight_decay": weight_decay, "batch_size": batch_size, "epochs": epochs, "seed": seed,
             "val_acc": round(float(history["val_acc"].iloc[-1]), 4),
             "test_acc": round(float(history.attrs["test_acc"]), 4) if test else "",
             "seconds": round(history.attrs["seconds"], 1), "diverged": "diverged" in history.attrs}
@@ -87,16 +94,23 @@ def main(names: list[str]) -> int:
         return {**train(name, *setting, seed, test=test), **stamp}
 
     for name in names or GRIDS:
-        finalists = []
-        for rates, augs, decays, batches in GRIDS[name][2]:  # each round's best on validation is a finalist
-            settings = list(itertools.product(rates, augs, decays, batches))
-            grid = [{**run(name, setting, 0, test=False), "chosen": ""} for setting in settings]
+        finalists, ran = [], {}  # a setting in two rounds (round 4 repeats round 2's best) is run and written once
+
+        def once(setting: tuple, seed: int, test: bool, name: str = name, ran: dict = ran) -> dict:
+            if (setting, seed, test) not in ran:
+                ran[setting, seed, test] = {**run(name, setting, seed, test), "chosen": "finalist" if test else ""}
+            return ran[setting, seed, test]
+
+        for axes in GRIDS[name][2]:  # each round's best on validation is a finalist
+            settings = list(itertools.product(*axes))
+            grid = [once(setting, 0, test=False) for setting in settings]
             for row in grid:
                 print(row, flush=True)
             best = settings[max(range(len(grid)), key=lambda i: grid[i]["val_acc"])]  # no test image read so far
-            seeds = [{**run(name, best, seed, test=True), "chosen": "finalist"} for seed in SEEDS]
-            rows += grid + seeds
-            finalists.append(seeds)
+            seeds = [once(best, seed, test=True) for seed in SEEDS]
+            if seeds not in finalists:
+                finalists.append(seeds)
+        rows += list(ran.values())
         # the finalist with the best validation accuracy over its seeds is the recipe
         chosen = max(finalists, key=lambda seeds: sum(float(row["val_acc"]) for row in seeds))
         for seeds in finalists:
@@ -106,7 +120,7 @@ def main(names: list[str]) -> int:
                 row["chosen"] = "yes" if seeds is chosen else "finalist"
             best = seeds[0]
             print(f"{name} ({'chosen' if seeds is chosen else 'finalist'}): lr {best['lr']}, {best['augmentation']}, weight decay "
-                  f"{best['weight_decay']}, batch {best['batch_size']}; over seeds {SEEDS}: validation {val.mean():.1%} "
+                  f"{best['weight_decay']}, batch {best['batch_size']}, {best['epochs']} epochs; over seeds {SEEDS}: validation {val.mean():.1%} "
                   f"({val.min():.1%} to {val.max():.1%}), test {test.mean():.1%} ({test.min():.1%} to {test.max():.1%})", flush=True)
     with path.open("w", newline="") as f:
         writer = csv.DictWriter(f, FIELDS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import pandas as pd
@@ -92,10 +93,9 @@ def test_each_chosen_recipe_is_its_grids_best_on_validation_and_only_it_was_test
         assert grid["test_acc"].isna().all(), f"{run}: a grid run read the test images"
         finalists = seeds.groupby(SETTING)
         assert all(sorted(s["seed"]) == [0, 1, 2] for _, s in finalists), run
-        for rates, augs, decays, batches in GRIDS[run][2]:  # each round's best on validation is a finalist
-            in_round = grid[grid["lr"].isin(rates) & grid["augmentation"].isin(augs) & grid["weight_decay"].isin(decays)
-                            & grid["batch_size"].isin(batches)]
-            assert len(in_round) == len(rates) * len(augs) * len(decays) * len(batches), run
+        for axes in GRIDS[run][2]:  # each round's best on validation is a finalist
+            in_round = grid[pd.concat([grid[column].isin(values) for column, values in zip(SETTING, axes)], axis=1).all(axis=1)]
+            assert len(in_round) == math.prod(len(values) for values in axes), run
             best = tuple(in_round.loc[in_round["val_acc"].idxmax(), SETTING])
             assert best in finalists.groups, f"{run}: {best} was its round's best and is not a finalist"
         mean_val = finalists["val_acc"].mean()  # the chosen finalist: the best validation mean over its seeds
@@ -113,3 +113,22 @@ def test_the_gpu_recipes_reference_validated_every_epoch_and_reached_85_percent_
                                        "3 seeds on the offline subset (87.5% to 88.4%), short of the 88% target")
 def test_alexnet_reaches_88_percent_on_average_over_seeds():
     assert _tuned("alexnet_cpu")["test_acc"].mean() >= 0.88
+
+
+def test_notebook_03_reports_the_epoch_round_as_the_tuning_csv_has_it():
+    import nbformat
+
+    cell = next(c for c in nbformat.read(ROOT / "notebooks" / "03_relu_vs_sigmoid.ipynb", as_version=4).cells
+                if c.get("id") == "sigmoid-longer")
+    text = " ".join(cell.source.split())
+    table = pd.read_csv(ROOT / "benchmarks" / "tuning_cpu.csv")
+    grid = table[table["chosen"].isna() & (table["seed"] == 0)]
+    for run, rate in [("lenet", 0.1), ("lenet_sigmoid", 1.0)]:  # the round of 40, 60 and 80 epochs at the chosen rate
+        scores = [grid[(grid["run"] == run) & (grid["lr"] == rate) & (grid["epochs"] == e) & (grid["augmentation"].str.contains("crops"))
+                       ]["val_acc"].item() for e in (40, 60, 80)]
+        assert f"({scores[0]:.1%}, {scores[1]:.1%}, {scores[2]:.1%}" in text, run
+    sigmoid, relu = _tuned("lenet_sigmoid"), _tuned("lenet")
+    assert sigmoid["epochs"].eq(80).all() and relu["epochs"].eq(40).all()  # what validation chose for each
+    test = sigmoid["test_acc"]
+    assert f"reaches {test.mean():.1%} test accuracy ({test.min():.1%} to {test.max():.1%})" in text
+    assert f"{100 * (relu['test_acc'].mean() - test.mean()):.1f} points behind ReLU's {relu['test_acc'].mean():.1%}" in text
