@@ -68,3 +68,20 @@ def test_resume_refuses_other_settings_and_a_finished_run(tmp_path, capsys):
     assert _train("--resume", str(run), "--batch", "200") == 0
     assert _train("--resume", str(run), "--batch", "200") == 2
     assert f"error: --resume {run}: there is no {run / RESUME_FILE}" in capsys.readouterr().err
+
+
+def test_the_divergence_guard_keeps_the_runs_first_loss_on_resume(tmp_path):
+    from types import SimpleNamespace
+
+    from alexnet_lib.callbacks import DivergenceGuard
+    from alexnet_lib.recipes import recipe
+    from alexnet_lib.runs.resume import ResumableEpochs, load_resume
+
+    assert _train("--out", str(tmp_path), "--stop-after", "1") == 0
+    saved = load_resume(tmp_path)
+    assert 1.5 < saved["first_loss"] < 3.5  # an untrained net's first loss, about ln 10 = 2.3, not a trained epoch's
+    model = recipe("lenet", "ci").build_model()
+    run = SimpleNamespace(model=model, optimizer=torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9), schedule=None,
+                          train_iter=[], val_iter=None, callbacks=[guard := DivergenceGuard()])
+    ResumableEpochs(None, recipe("lenet", "ci"), saved).before_fit(run)
+    assert guard.first == saved["first_loss"]  # the limit stays 1000 times the run's first loss, not the resumed batch's

@@ -298,7 +298,7 @@ class ImageFolderLoader:
             yield x.sub_(self.mean).div_(self.std), y.to(self.device)
 
 
-def _checked(items: list[tuple[str, torch.Tensor | None]]) -> list[tuple[str, torch.Tensor | None]]:
+def _as_list(items: list[tuple[str, torch.Tensor | None]]) -> list[tuple[str, torch.Tensor | None]]:
     return items  # a batch of the verification pass stays a list (no stacking)
 
 
@@ -333,7 +333,7 @@ def verify_images(split: ImageSplit, workers: int = 0, pca: bool = False) -> Col
     :class:`UnreadableImageError`, naming it and counting the others.
     """
     every = max(1, len(split) // PCA_IMAGES) if pca else None
-    loader = DataLoader(_Verify(split.paths, every), batch_size=64, collate_fn=_checked, **_worker_processes(workers))
+    loader = DataLoader(_Verify(split.paths, every), batch_size=64, collate_fn=_as_list, **_worker_processes(workers))
     problems, samples = [], []
     for batch in loader:
         problems += [problem for problem, _ in batch if problem]

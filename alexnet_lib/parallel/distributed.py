@@ -403,6 +403,8 @@ def _lost(error: BaseException, rank: int, hosts: list, timeout_s: float) -> str
 
     >>> _lost(RuntimeError("Read error [10.0.0.2]:1234: Connection reset by peer"), 0, ["a", "b"], 30)
     'rank 0 of 2 (a) lost rank 1 of 2 (b): its connection closed (Connection reset by peer); that node or its process ended: see its own message, then continue with --resume.'
+    >>> _lost(RuntimeError("Socket Timeout"), 1, ["a", "b"], 300)
+    'rank 1 of 2 (b) lost rank 0 of 2 (a): it sent nothing for 300 s (ALEXNET_DIST_TIMEOUT): it hangs or its node is unreachable; stop it if it runs, then continue with --resume.'
     """
     text = str(error)
     closed = re.search(r"Connection (closed|reset)[^.]*|Broken pipe", text)
@@ -411,7 +413,6 @@ def _lost(error: BaseException, rank: int, hosts: list, timeout_s: float) -> str
         return None
     others = [f"rank {r} of {len(hosts)} ({host})" for r, host in enumerate(hosts) if r != rank]
     who = others[0] if len(others) == 1 else "one of " + ", ".join(others)
-    why = (f"its connection closed ({closed[0]})" if closed else
-           f"it sent nothing for {timeout_s:g} s ({ENV_TIMEOUT}); it may hang, or its node may be unreachable")
-    return f"rank {rank} of {len(hosts)} ({hosts[rank]}) lost {who}: {why}; that node or its process ended: see its own " \
-           "message, then continue with --resume."
+    why = (f"its connection closed ({closed[0]}); that node or its process ended: see its own message" if closed else
+           f"it sent nothing for {timeout_s:g} s ({ENV_TIMEOUT}): it hangs or its node is unreachable; stop it if it runs")
+    return f"rank {rank} of {len(hosts)} ({hosts[rank]}) lost {who}: {why}, then continue with --resume."

@@ -2,7 +2,8 @@
 
 At the end of every epoch :class:`ResumableEpochs` writes ``resume.pt`` in the run folder (process 0 only, atomically,
 by :func:`~alexnet_lib.runs.checkpoints.write_together`): the weights, the optimizer's state, the learning-rate
-schedule's, the history so far, every process's random state and the recipe. The loaders draw each epoch's order and
+schedule's, the history so far, every process's random state, the recipe and the first batch's loss, which the
+divergence guard's limit is a multiple of (process 0's, on several processes). The loaders draw each epoch's order and
 augmentation from the seed and the epoch (``set_epoch``), so the epoch is the sampler's position. A run that ends
 with all its epochs removes the file; one that stops early (a signal, a lost node, ``--stop-after``) keeps it.
 
@@ -23,7 +24,7 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from ..callbacks import Callback, Progress
+from ..callbacks import Callback, DivergenceGuard, Progress
 from ..recipes import Recipe
 from .checkpoints import load_weights_only, write_together
 
@@ -84,6 +85,8 @@ class ResumableEpochs(Callback):
             run.schedule.load_state_dict(self.saved["schedule_state"])
         states = self.saved["random_states"]
         torch.set_rng_state(states[self.rank] if self.rank < len(states) else states[0])
+        for guard in (cb for cb in run.callbacks if isinstance(cb, DivergenceGuard)):
+            guard.first = self.saved.get("first_loss")  # its limit is a multiple of the run's first loss, not this one's
         run.train_iter = _FromEpoch(run.train_iter, self.done)
         run.val_iter = None if run.val_iter is None else _FromEpoch(run.val_iter, self.done)
 
@@ -124,7 +127,8 @@ class ResumableEpochs(Callback):
                    "processes": self.world, "model_state": {k: v.detach().cpu() for k, v in model.state_dict().items()},
                    "optimizer_state": run.optimizer.state_dict(),
                    "schedule_state": None if run.schedule is None else run.schedule.state_dict(),
-                   "random_states": states, "rows": [dict(row) for row in run.rows]}
+                   "random_states": states, "rows": [dict(row) for row in run.rows],
+                   "first_loss": next((cb.first for cb in run.callbacks if isinstance(cb, DivergenceGuard)), None)}
         buffer = io.BytesIO()
         torch.save(payload, buffer)
         return buffer.getvalue()
