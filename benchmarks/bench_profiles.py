@@ -15,9 +15,7 @@ Run: python benchmarks/bench_profiles.py [--profile cpu|gpu] [--batches N] [--sp
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -35,6 +33,9 @@ from alexnet_lib.course.tables import layer_table
 from alexnet_lib.data import validation_size
 from alexnet_lib.recipes import epochs_for_budget, recipe, train_recipe
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+from notebook_cells import code_cells, defined_by_cells  # noqa: E402 (a sibling folder's script, found through the line above)
+
 FULL = (60_000, 10_000)
 NOTEBOOK_08 = Path(__file__).resolve().parent.parent / "notebooks" / "08_recap.ipynb"
 SMALL_NETWORKS = ["def vgg_block(", "def nin_block(", "class Inception(", "class Residual(", "small_networks = {"]
@@ -42,12 +43,7 @@ SMALL_NETWORKS = ["def vgg_block(", "def nin_block(", "class Inception(", "class
 
 def small_networks() -> dict[str, Callable[[], nn.Module]]:
     """Notebook 08's race, ``name -> build()``: its own cells that define the blocks and the networks, run here."""
-    cells = ["".join(c["source"]) for c in json.loads(NOTEBOOK_08.read_text())["cells"] if c["cell_type"] == "code"]
-    scope = {"pd": pd, "layer_table": layer_table, "models": models}
-    for marker in SMALL_NETWORKS:
-        (source,) = [cell for cell in cells if marker in cell]
-        with contextlib.redirect_stdout(io.StringIO()):
-            exec(source, scope)
+    scope = defined_by_cells(code_cells(NOTEBOOK_08), SMALL_NETWORKS, {"pd": pd, "layer_table": layer_table, "models": models})
     return {name: (lambda name=name: scope["build"](name)) for name in scope["small_networks"]}
 
 
