@@ -325,12 +325,11 @@ class Progress(Callback):
         self.bar.set_description(f"{self.name} epoch {run.epoch + 1}/{run.epochs}", refresh=False)
 
     def after_batch(self, run, loss, out, y) -> None:
-        if self.to_announce:
-            last = min(3, run.batches - 1)  # 3 batches timed after the first, a warm-up; a validation batch is 1/3 of a step
-            if run.batch == 0 and last > 0:
+        if self.to_announce:  # timed after the first batch (a warm-up) over 1 s of batches, or to the first epoch's end
+            if run.batch == 0 and run.batches > 1:
                 sync(run.precision.device)
                 self.started = time.perf_counter()
-            elif run.batch >= last:
+            elif run.batch == run.batches - 1 or time.perf_counter() - self.started >= 1:  # a validation batch: 1/3 a step
                 sync(run.precision.device)
                 per_batch = (time.perf_counter() - self.started) / max(run.batch, 1)
                 seconds = per_batch * run.epochs * (run.batches + run.val_batches / 3)

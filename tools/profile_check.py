@@ -106,7 +106,8 @@ def outputs_label(profile: str, machine: str, date: str, torch_version: str, cou
     text = (f"*The outputs on this page come from a run under the `{profile}` profile on {date}: {machine}, "
             f"PyTorch {torch_version}, with {counts['train']:,} training and {counts['test']:,} test images of "
             "Fashion-MNIST on disk (the offline copy the course is tested with; the full data set has 60,000 and "
-            "10,000). Run it yourself and the timings, and a little the accuracies, will differ.*")
+            "10,000). Run it yourself and the timings, and a little the accuracies, will differ; with the full data set, on "
+            "which the recipes run fewer and longer epochs, the accuracies too.*")
     return textwrap.fill(text, width=96)
 
 

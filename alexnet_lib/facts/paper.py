@@ -112,7 +112,7 @@ RESULTS: tuple[Result, ...] = (
     Result("sparse coding (best in the ILSVRC-2010 competition)", "ILSVRC-2010", "test", 47.1, 28.2, "Table 1"),
     Result("SIFT + FVs (best published before the paper)", "ILSVRC-2010", "test", 45.7, 25.7, "Table 1"),
     Result("CNN", "ILSVRC-2010", "test", 37.5, 17.0, "Table 1"),
-    Result("CNN, one centre view (no ten-patch averaging)", "ILSVRC-2010", "test", 39.0, 18.3, "Section 6, footnote 5"),
+    Result("CNN, one view (no ten-patch averaging)", "ILSVRC-2010", "test", 39.0, 18.3, "Section 6, footnote 5"),
     Result("SIFT + FVs (second-best ILSVRC-2012 entry)", "ILSVRC-2012", "test", None, 26.2, "Table 2"),
     Result("1 CNN", "ILSVRC-2012", "validation", 40.7, 18.2, "Table 2"),
     Result("5 CNNs", "ILSVRC-2012", "validation", 38.1, 16.4, "Table 2"),
