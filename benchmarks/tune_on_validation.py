@@ -3,7 +3,8 @@
     ALEXNET_PROFILE=cpu .venv/bin/python benchmarks/tune_on_validation.py            # every model, ~25 min on 2 cores
     ALEXNET_PROFILE=cpu .venv/bin/python benchmarks/tune_on_validation.py lenet      # one model
 
-For each model, every setting of its grid trains once (seed 0) and is scored by its validation
+For each model, every setting of its grid (learning rate, augmentation, weight decay, batch size,
+epochs) trains once (seed 0) and is scored by its validation
 accuracy after the last epoch; no test image is read. The setting with the best validation
 accuracy is then trained with seeds 0, 1 and 2, and only these runs are tested, once each, after
 their last epoch. A grid may have rounds (settings added after a first look at validation): each
