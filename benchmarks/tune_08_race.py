@@ -37,8 +37,8 @@ def main() -> None:
     profile = get_config().profile.name
     race = race_recipe(profile)
     print(race.describe())
-    rows = []
-    for name, build in small_networks().items():
+    rows, networks = [], small_networks()  # runs 08's cells once
+    for name, build in networks.items():
         for lr in RATES:
             history = train_recipe(replace(race, lr=lr), model=build(), test=False, progress=False, announce=False).history
             rows.append({"network": name, "lr": lr, "seed": race.seed, "epochs": len(history),
@@ -51,7 +51,7 @@ def main() -> None:
         writer = csv.DictWriter(f, fieldnames=FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    best = {name: max((r for r in rows if r["network"] == name), key=lambda r: r["val_acc"])["lr"] for name in small_networks()}
+    best = {name: max((r for r in rows if r["network"] == name), key=lambda r: r["val_acc"])["lr"] for name in networks}
     print(f"wrote {path.name}; chosen on validation: {best}")
 
 
